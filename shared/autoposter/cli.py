@@ -1,0 +1,167 @@
+"""``autoposter`` command line.
+
+Exit codes: 0 posters written; 1 unexpected error; 2 bad arguments or settings;
+3 video error (missing, empty, unreadable, too small); 4 template error;
+5 model error; 6 the video was read but no poster passed (reasons printed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .errors import AutoposterError
+
+EXIT_NO_POSTER = 6
+
+
+def _split(v: str | None):
+    return tuple(x.strip() for x in v.split(",") if x.strip()) if v else None
+
+
+def _meta(pairs: list[str]) -> dict:
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise AutoposterError(f"--meta takes KEY=VALUE, got {p!r}", code="Settings::Invalid")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def cmd_run(args) -> int:
+    from .pipeline import Job, rejection_summary, run_video
+    from .progress import Progress
+    from .settings import Settings
+
+    overrides = {}
+    if args.top is not None:
+        overrides["score.top_k"] = args.top
+    if args.rate is not None:
+        overrides["frames.rate"] = args.rate
+    settings = Settings.from_env(**overrides)
+    meta = _meta(args.meta)
+    if args.tagline:
+        meta["tagline"] = args.tagline
+    job = Job(link=args.link or "", title=args.title or Path(args.video).stem.replace("_", " "),
+              meta=meta, templates=_split(args.template) or ("streaming",), scenarios=_split(args.scenario))
+    feedback = json.loads(Path(args.feedback).read_text()) if args.feedback else None
+    bar = Progress("autoposter", sys.stderr) if not args.quiet else None
+    t0 = time.monotonic()
+    manifest = run_video(args.video, args.out, job, settings, progress=bar, debug=args.debug, feedback=feedback)
+    if bar:
+        bar.done(f"{len(manifest['posters'])} posters")
+    if not args.quiet:
+        _summary(manifest, args.out, time.monotonic() - t0)
+    if not manifest["posters"]:
+        print(f"autoposter: no poster passed: {rejection_summary(manifest)}", file=sys.stderr)
+        return EXIT_NO_POSTER
+    return 0
+
+
+def _summary(m: dict, out: str, seconds: float) -> None:
+    rows = [("template", "scenario", "size", "#", "t (s)", "sharp", "expr", "aesth", "total", "file")]
+    for p in m["posters"]:
+        s = p["scores"]
+        rows.append((p["template"], p["scenario"], f"{p['width']}x{p['height']}", str(p["rank"]),
+                     f"{p['frame_time']:.1f}", f"{s['sharpness']:.2f}",
+                     "-" if s["expression"] is None else f"{s['expression']:.2f}",
+                     f"{s['aesthetics']:.2f}", f"{s['total']:.2f}", p["path"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    v = m["video"]
+    print(f"\n{len(m['posters'])} posters from {v['path']} ({v['width']}x{v['height']}, {v['duration']:.1f}s, "
+          f"{len(v.get('cuts', []))} cuts) in {seconds:.1f}s; {len(m['rejected'])} rejections; "
+          f"manifest: {Path(out) / 'manifest.json'}")
+
+
+def cmd_templates(args) -> int:
+    from .templates import bundled_names, load
+
+    for name in bundled_names():
+        t = load(name)
+        layers = ", ".join(f"{ly.name}({ly.kind})" for ly in t.layers)
+        print(f"{t.name:10s} {','.join(t.scenarios):38s} {layers}\n{'':10s} {t.description}")
+    return 0
+
+
+def cmd_settings(args) -> int:
+    from .settings import Settings
+
+    for env, name, value in Settings.from_env().table():
+        print(f"{env:42s} {name:28s} {value}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .templates import load
+
+    for path in args.templates:
+        t = load(path)
+        print(f"{path}: ok ({t.name}, {len(t.layers)} layers, scenarios {', '.join(t.scenarios)})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="autoposter", description="Turn a video into ready-to-publish posters.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="make posters from a video file")
+    r.add_argument("video")
+    r.add_argument("--out", required=True, help="output folder (created; nothing is written outside it)")
+    r.add_argument("--template", help="bundled template names or template files, comma-separated "
+                                      "(default: streaming)")
+    r.add_argument("--scenario", help="story,feed,portrait,landscape,cover (default: the templates' own)")
+    r.add_argument("--title", help="title text (default: the file name)")
+    r.add_argument("--tagline")
+    r.add_argument("--link", help="the video's URL, bound to every poster")
+    r.add_argument("--meta", action="append", metavar="KEY=VALUE", help="any other metadata field")
+    r.add_argument("--top", type=int, help="posters per template and scenario (default 3)")
+    r.add_argument("--rate", type=float, help="candidate frames per second (default 1)")
+    r.add_argument("--feedback", help="JSON of {\"scenario@time\": {\"ctr\":…, \"retention\":…}} (M13)")
+    r.add_argument("--debug", action="store_true", help="also write debug overlays under OUT/debug/")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(fn=cmd_run)
+    sub.add_parser("templates", help="list the bundled templates").set_defaults(fn=cmd_templates)
+    sub.add_parser("settings", help="list every setting, its variable and value").set_defaults(fn=cmd_settings)
+    v = sub.add_parser("validate", help="check template files against the schema")
+    v.add_argument("templates", nargs="+")
+    v.set_defaults(fn=cmd_validate)
+    lc = sub.add_parser("local-cloud", help="run the serverless flow on this machine (moto S3 + Step Functions)")
+    lc.add_argument("video")
+    lc.add_argument("--out", required=True, help="folder to download the published set into")
+    lc.add_argument("--title")
+    lc.add_argument("--link")
+    lc.add_argument("--template")
+    lc.add_argument("--scenario")
+    lc.set_defaults(fn=cmd_local_cloud)
+    return ap
+
+
+def cmd_local_cloud(args) -> int:
+    try:
+        from autoposter_aws.local_cloud import main as local_main
+    except ImportError as exc:
+        raise AutoposterError(f"local-cloud needs the AWS extras and the repo's functions ({exc}); "
+                              "run from a checkout after `pip install -e .[dev]`", code="Settings::Missing")
+    return local_main(args)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except AutoposterError as exc:
+        print(f"autoposter: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("autoposter: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""M8–M9: draw a template's layers onto a cropped frame.
+
+Text is kept legible by WCAG 2 contrast: the text colour (white or near-black,
+or the template's own) is checked against the darkest and lightest parts of what
+lies under it; when no colour reaches 4.5:1, a backing plate is blended in, just
+opaque enough to reach it. Fonts: DejaVu Sans Bold for Latin, WenQuanYi Micro Hei
+for CJK and Latin (both bundled; licences in assets/fonts/README.md).
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .geometry import Box
+from .layout import Placement, fixed_box, free_box, region_px
+from .templates import Layer, Template
+
+WCAG_AA = 4.5
+DARK = (17, 17, 17)
+LIGHT = (255, 255, 255)
+
+
+def luminance(rgb) -> np.ndarray:
+    """WCAG relative luminance of sRGB values (0-255), elementwise over the last axis."""
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return lin[..., 0] * 0.2126 + lin[..., 1] * 0.7152 + lin[..., 2] * 0.0722
+
+
+def contrast(l1, l2):
+    hi, lo = np.maximum(l1, l2), np.minimum(l1, l2)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _hex(c: str) -> tuple:
+    return tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def choose_ink(background: np.ndarray, wanted: str = "auto", plate: str = "auto") -> dict:
+    """Text colour and plate for ``background`` (RGB pixels) meeting WCAG AA.
+
+    Returns ``{"color", "plate": None | (rgb, alpha), "contrast"}``; contrast is the
+    worst case over the 5th–95th luminance percentiles under the text.
+    """
+    px = background.reshape(-1, 3)
+    lum = luminance(px)
+    lo, hi = np.percentile(lum, 5), np.percentile(lum, 95)
+    inks = [_hex(wanted)] if wanted != "auto" else [LIGHT, DARK]
+
+    def worst(ink, lo_, hi_):
+        li = luminance(ink)
+        return float(min(contrast(li, lo_), contrast(li, hi_)))
+
+    best = max(inks, key=lambda ink: worst(ink, lo, hi))
+    c = worst(best, lo, hi)
+    if plate == "never" or (plate == "auto" and c >= WCAG_AA):
+        return {"color": best, "plate": None, "contrast": round(c, 2)}
+    plate_rgb = DARK if luminance(best) > 0.5 else LIGHT
+    lp = float(luminance(plate_rgb))
+    for alpha in np.arange(0.3 if plate == "always" else 0.15, 1.0001, 0.05):
+        # blending in linear light is close enough for a bound (sRGB mix is what we draw)
+        lo2, hi2 = alpha * lp + (1 - alpha) * lo, alpha * lp + (1 - alpha) * hi
+        c2 = worst(best, lo2, hi2)
+        if c2 >= WCAG_AA:
+            return {"color": best, "plate": (plate_rgb, float(round(alpha, 2))), "contrast": round(c2, 2)}
+    return {"color": best, "plate": (plate_rgb, 1.0), "contrast": round(worst(best, lp, lp), 2)}
+
+
+@functools.lru_cache(maxsize=64)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+_CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words for Latin text; single characters for CJK runs (which have no spaces)."""
+    out = []
+    for word in text.split():
+        if _CJK.search(word):
+            chars = list(word)
+            chars[-1] += " "
+            out.extend(chars)
+        else:
+            out.append(word + " ")
+    return out
+
+
+def wrap(text: str, font, max_w: int, max_lines: int) -> list[str] | None:
+    lines, cur = [], ""
+    for tok in _tokens(text):
+        trial = cur + tok
+        if font.getlength(trial.rstrip()) <= max_w or not cur:
+            cur = trial
+        else:
+            lines.append(cur.rstrip())
+            cur = tok
+    if cur:
+        lines.append(cur.rstrip())
+    if any(font.getlength(line) > max_w for line in lines) or len(lines) > max_lines:
+        return None
+    return lines
+
+
+def fit_text(text: str, font_path: str, box_w: int, box_h: int, max_lines: int = 2):
+    """Largest font size whose wrapped text fits ``box_w × box_h``; returns (font, lines)."""
+    size = max(6, int(box_h * 0.8))
+    while size >= 6:
+        font = _font(font_path, size)
+        lines = wrap(text, font, box_w, max_lines)
+        if lines is not None and len(lines) * size * 1.18 <= box_h:
+            return font, lines
+        size = int(size * 0.92) if size > 14 else size - 1
+    font = _font(font_path, 6)
+    return font, [text[: max(1, box_w // 4)]]
+
+
+def _paste_asset(canvas: Image.Image, path: str, box: Box) -> None:
+    im = Image.open(path).convert("RGBA").resize((int(box.w), int(box.h)), Image.LANCZOS)
+    canvas.alpha_composite(im, (int(box.x), int(box.y)))
+
+
+def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box: Box) -> dict:
+    st = layer.style
+    if st.get("uppercase"):
+        text = text.upper()
+    draw = ImageDraw.Draw(canvas)
+    if st.get("box") == "search":
+        r = int(box.h / 2)
+        draw.rounded_rectangle([box.x, box.y, box.x2 - 1, box.y2 - 1], radius=r, fill=(255, 255, 255, 235),
+                               outline=(60, 60, 60, 255), width=max(1, int(box.h * 0.04)))
+        cx, cy, rad = box.x + box.h * 0.5, box.y + box.h * 0.46, box.h * 0.2
+        lw = max(2, int(box.h * 0.07))
+        draw.ellipse([cx - rad, cy - rad, cx + rad, cy + rad], outline=(60, 60, 60, 255), width=lw)
+        draw.line([cx + rad * 0.7, cy + rad * 0.7, cx + rad * 1.6, cy + rad * 1.6], fill=(60, 60, 60, 255), width=lw)
+        inner = Box(box.x + box.h * 0.95, box.y + box.h * 0.2, box.w - box.h * 1.3, box.h * 0.6)
+        font, lines = fit_text(text, str(tpl.font_path(layer)), int(inner.w), int(inner.h), 1)
+        draw.text((inner.x, inner.y + inner.h / 2), lines[0], font=font, fill=(51, 51, 51, 255), anchor="lm")
+        bg = np.array([[255, 255, 255]])
+        return {"contrast": round(float(contrast(luminance((51, 51, 51)), luminance(bg[0]))), 2), "plate": "search",
+                "font_size": font.size}
+    pad = max(2, int(box.h * 0.08))
+    font, lines = fit_text(text, str(tpl.font_path(layer)), int(box.w - 2 * pad), int(box.h - 2 * pad),
+                           int(st.get("max_lines", 2)))
+    line_h = font.size * 1.18
+    text_h = line_h * len(lines)
+    widths = [font.getlength(line) for line in lines]
+    tw = max(widths) if widths else 0
+    align = layer.align
+    tx = box.x + pad if align == "left" else (box.x2 - pad - tw if align == "right" else box.x + (box.w - tw) / 2)
+    ty = box.y + (box.h - text_h) / 2
+    tb = Box(tx, ty, tw, text_h).rounded().clip(canvas.width, canvas.height) or box
+    under = np.asarray(canvas.convert("RGB"))[int(tb.y):int(tb.y2), int(tb.x):int(tb.x2)]
+    ink = choose_ink(under if under.size else np.zeros((1, 1, 3)), st.get("color", "auto"), st.get("plate", "auto"))
+    if ink["plate"] is not None:
+        rgb, alpha = ink["plate"]
+        plate = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+        ImageDraw.Draw(plate).rounded_rectangle(
+            [tb.x - pad, tb.y - pad, tb.x2 + pad, tb.y2 + pad], radius=pad, fill=(*rgb, int(alpha * 255)))
+        canvas.alpha_composite(plate)
+    draw = ImageDraw.Draw(canvas)
+    for i, line in enumerate(lines):
+        lx = tx if align == "left" else (tx + tw - widths[i] if align == "right" else box.x + (box.w - widths[i]) / 2)
+        draw.text((lx, ty + i * line_h + line_h / 2), line, font=font, fill=(*ink["color"], 255), anchor="lm")
+    return {"contrast": ink["contrast"], "plate": None if ink["plate"] is None else ink["plate"][1],
+            "font_size": font.size, "lines": len(lines)}
+
+
+def _paste_region(canvas: Image.Image, source: np.ndarray, src_box: Box | None, box: Box, circle: bool) -> bool:
+    if src_box is None:
+        return False
+    b = src_box.clip(source.shape[1], source.shape[0])
+    if b is None or b.w < 4 or b.h < 4:
+        return False
+    # grow to the target aspect about the centre so the inset is not stretched
+    aspect = box.w / box.h
+    cx, cy = b.center
+    w, h = (b.h * aspect, b.h) if b.w / b.h < aspect else (b.w, b.w / aspect)
+    w, h = w * 1.25, h * 1.25
+    x1, y1 = int(max(0, cx - w / 2)), int(max(0, cy - h / 2))
+    x2, y2 = int(min(source.shape[1], cx + w / 2)), int(min(source.shape[0], cy + h / 2))
+    patch = cv2.cvtColor(source[y1:y2, x1:x2], cv2.COLOR_BGR2RGB)
+    im = Image.fromarray(patch).resize((int(box.w), int(box.h)), Image.LANCZOS).convert("RGBA")
+    mask = Image.new("L", im.size, 0)
+    d = ImageDraw.Draw(mask)
+    if circle:
+        d.ellipse([0, 0, im.width - 1, im.height - 1], fill=255)
+    else:
+        d.rectangle([0, 0, im.width - 1, im.height - 1], fill=255)
+    ring = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    rd = ImageDraw.Draw(ring)
+    rw = max(2, int(box.w * 0.03))
+    shape = rd.ellipse if circle else rd.rectangle
+    shape([box.x - rw, box.y - rw, box.x2 + rw, box.y2 + rw], fill=(255, 255, 255, 255))
+    canvas.alpha_composite(ring)
+    canvas.paste(im, (int(box.x), int(box.y)), mask)
+    return True
+
+
+def _layer_aspect(layer: Layer, tpl: Template, region: Box) -> float:
+    if layer.aspect:
+        return float(layer.aspect)
+    if layer.source == "asset":
+        with Image.open(tpl.asset_path(layer.value)) as im:
+            return im.width / im.height
+    if layer.source == "region":
+        return 1.0
+    return region.w / region.h
+
+
+def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
+            faces: list[Box], salient: Box | None, group: Box | None = None) -> tuple[np.ndarray, list[Placement]]:
+    """Draw ``tpl``'s layers over ``image_bgr`` (already at poster size).
+
+    ``faces``, ``salient`` and ``group`` are in poster pixels. Returns the poster
+    (BGR) and one ``Placement`` per drawn layer; a text layer whose field is empty
+    is skipped.
+    """
+    H, W = image_bgr.shape[:2]
+    canvas = Image.fromarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)).convert("RGBA")
+    placements = []
+    for layer in tpl.layers:
+        text = None
+        if layer.source == "field":
+            text = str(meta.get(layer.value) or "").strip()
+            if not text:
+                continue
+        elif layer.source == "text":
+            text = layer.value
+        region = region_px(layer.region_for(scenario), W, H)
+        if layer.kind == "fixed":
+            pl = Placement(layer.name, "fixed", fixed_box(region, _layer_aspect(layer, tpl, region), layer.align),
+                           region)
+        else:
+            sw, sh = layer.size_for(scenario)
+            gray = cv2.cvtColor(np.asarray(canvas.convert("RGB")), cv2.COLOR_RGB2GRAY)
+            pl = free_box(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name)
+        if layer.source == "asset":
+            _paste_asset(canvas, str(tpl.asset_path(layer.value)), pl.box)
+        elif text is not None:
+            pl.extra.update(_draw_text(canvas, text, layer, tpl, pl.box))
+        else:
+            src = group if layer.value == "face" else salient
+            if not _paste_region(canvas, image_bgr, src, pl.box, layer.style.get("shape") == "circle"):
+                continue
+        placements.append(pl)
+    return cv2.cvtColor(np.asarray(canvas.convert("RGB")), cv2.COLOR_RGB2BGR), placements

@@ -1,0 +1,54 @@
+"""M14: the gallery page and the manifest file (shared by the CLI and the publish function)."""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+
+def write_json(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def gallery_html(manifest: dict, base: str = "") -> str:
+    """A static page: every poster, grouped by template and scenario, each a link to the video."""
+    v = manifest["video"]
+    link = html.escape(v.get("link") or "#", quote=True)
+    title = html.escape(v.get("title") or v.get("path") or "posters")
+    groups: dict = {}
+    for p in manifest["posters"]:
+        groups.setdefault((p["template"], p["scenario"]), []).append(p)
+    sections = []
+    for (tpl, sc), posters in groups.items():
+        cards = []
+        for p in posters:
+            s = p["scores"]
+            expr = "–" if s["expression"] is None else f"{s['expression']:.2f}"
+            src = html.escape(base + p["path"], quote=True)
+            cards.append(
+                f'<figure><a href="{link}"><img src="{src}" loading="lazy" alt="{html.escape(tpl)} {sc} poster"'
+                f' width="{p["width"]}" height="{p["height"]}"></a><figcaption>#{p.get("rank", "")} · '
+                f't={p["frame_time"]:.1f}s · total {s["total"]:.2f} · sharp {s["sharpness"]:.2f} · '
+                f'expr {expr} · aesth {s["aesthetics"]:.2f}</figcaption></figure>')
+        sections.append(f'<section><h2>{html.escape(tpl)} · {html.escape(sc)} '
+                        f'({posters[0]["width"]}×{posters[0]["height"]})</h2><div class="row">'
+                        + "".join(cards) + "</div></section>")
+    if not sections:
+        sections.append(f"<p>No poster passed. Reasons: {html.escape(_reasons(manifest))}</p>")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} — posters</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;background:#111;color:#eee}}
+a{{color:#8cf}} .row{{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}}
+figure{{margin:0;max-width:260px}} img{{max-width:260px;height:auto;display:block;border-radius:6px}}
+figcaption{{font-size:.75rem;color:#aaa;margin-top:.3rem}}</style></head>
+<body><h1>{title}</h1><p>Video: <a href="{link}">{link}</a> · {len(manifest['posters'])} posters</p>
+{''.join(sections)}
+</body></html>
+"""
+
+
+def _reasons(manifest: dict) -> str:
+    from collections import Counter
+    c = Counter(r["reason"].split(":")[0] for r in manifest.get("rejected", []))
+    return ", ".join(f"{k} ×{n}" for k, n in c.most_common()) or "no candidate frame"

@@ -1,0 +1,71 @@
+"""Debug pictures: what the method saw and decided, so people can trust or tune it.
+
+Left panel, the source frame: saliency heat (tinted), face boxes and landmarks
+(green), the merged face group (yellow), the salient region (magenta), the crop
+window (cyan). Right panel, the poster: each free layer's placement region
+(blue), the candidates tried (grey), the merged face/salient region (red
+outline) and the chosen spot (thick orange); fixed layers in white.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .saliency import saliency_map
+
+GREEN, YELLOW, MAGENTA, CYAN = (80, 220, 80), (0, 230, 255), (255, 0, 255), (255, 255, 0)
+BLUE, GREY, RED, ORANGE, WHITE = (255, 120, 0), (150, 150, 150), (40, 40, 255), (0, 140, 255), (255, 255, 255)
+
+
+def _rect(img, b, colour, t=2):
+    if b is None:
+        return
+    cv2.rectangle(img, (int(b.x), int(b.y)), (int(b.x2), int(b.y2)), colour, t, cv2.LINE_AA)
+
+
+def _label(img, text, org, colour):
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+
+
+def debug_overlay(frame, fr, cand, poster, placements, mapped, settings, height: int = 720) -> np.ndarray:
+    src = frame.copy()
+    sal = saliency_map(frame, settings.saliency).full(frame.shape[1], frame.shape[0])
+    heat = cv2.applyColorMap((sal * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    src = cv2.addWeighted(src, 0.65, heat, 0.35, 0)
+    t = max(2, frame.shape[1] // 400)
+    for f in fr.faces:
+        _rect(src, f.box, GREEN, t)
+        for x, y in f.landmarks:
+            cv2.circle(src, (int(x), int(y)), t + 1, GREEN, -1, cv2.LINE_AA)
+    _rect(src, cand.group, YELLOW, t)
+    _rect(src, fr.salient, MAGENTA, t)
+    _rect(src, cand.crop, CYAN, t * 2)
+    _label(src, f"t={cand.frame_time:.1f}s {cand.scenario} total={cand.total:.2f}", (10, 24), WHITE)
+    _label(src, "faces", (10, 46), GREEN)
+    _label(src, "group", (70, 46), YELLOW)
+    _label(src, "salient", (135, 46), MAGENTA)
+    _label(src, "crop", (215, 46), CYAN)
+
+    dst = poster.copy()
+    pt = max(2, poster.shape[1] // 300)
+    for b in mapped["faces"]:
+        _rect(dst, b, GREEN, pt)
+    for p in placements:
+        if p.kind == "free":
+            for c in p.candidates[:: max(1, len(p.candidates) // 150)]:
+                _rect(dst, c, GREY, 1)
+            for m in p.merged:
+                _rect(dst, m, RED, pt)
+            _rect(dst, p.region, BLUE, pt)
+            _rect(dst, p.box, ORANGE, pt * 2)
+            _label(dst, f"{p.name}: overlap={p.overlap:.0f}px var={p.variance:.0f}",
+                   (int(p.box.x) + 4, int(p.box.y) - 6 if p.box.y > 20 else int(p.box.y2) + 18), ORANGE)
+        else:
+            _rect(dst, p.box, WHITE, pt)
+
+    def fit(img):
+        k = height / img.shape[0]
+        return cv2.resize(img, (max(1, round(img.shape[1] * k)), height), interpolation=cv2.INTER_AREA)
+
+    return np.hstack([fit(src), np.full((height, 8, 3), 40, np.uint8), fit(dst)])

@@ -1,0 +1,103 @@
+"""M3: saliency map in [0, 1] and the "second region".
+
+The shipped method is the spectral residual of Hou & Zhang (CVPR 2007), computed
+on each channel of CIE Lab at a 64-pixel working width, blurred, multiplied by a
+Gaussian centre prior and min-max normalised. No learned salient-object network
+is shipped inside a package this project can install (the usual U²-Net weights
+are downloaded from a hub at run time), so the classical method is the one in
+use; ``SaliencyModel`` is the seam where an ONNX network would plug in.
+
+The second region is the bounding box of the largest connected component of the
+thresholded map, mapped back to frame pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .geometry import Box
+
+
+@dataclass(frozen=True)
+class SaliencySettings:
+    work_width: int = 64          # spectral residual works at this width (Hou & Zhang)
+    map_width: int = 160          # width of the map kept for layout and overlays
+    center_prior: float = 0.5     # 0 = none, 1 = map fully multiplied by the prior
+    prior_sigma: float = 0.33     # std of the centre prior, as a fraction of each side
+    threshold: float = 0.45       # second region: map >= threshold (map max is 1)
+    min_area: float = 0.002       # components smaller than this share of the frame are noise
+
+
+@dataclass
+class SaliencyResult:
+    """A small saliency map plus the factor that maps it to frame pixels."""
+
+    map: np.ndarray               # float32 HxW in [0, 1], at map_width
+    scale: float                  # frame pixels per map pixel
+    region: Box | None            # second region, frame pixels
+
+    def full(self, width: int, height: int) -> np.ndarray:
+        return cv2.resize(self.map, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _spectral_residual(channel: np.ndarray) -> np.ndarray:
+    f = np.fft.fft2(channel)
+    amp = np.abs(f)
+    log_amp = np.log(amp + 1e-8).astype(np.float32)
+    residual = log_amp - cv2.blur(log_amp, (3, 3))
+    phase = np.angle(f)
+    sal = np.abs(np.fft.ifft2(np.exp(residual + 1j * phase))) ** 2
+    return sal.astype(np.float32)
+
+
+def _centre_prior(h: int, w: int, sigma: float) -> np.ndarray:
+    ys = (np.arange(h, dtype=np.float32) + 0.5) / h - 0.5
+    xs = (np.arange(w, dtype=np.float32) + 0.5) / w - 0.5
+    return np.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2) / (2 * sigma ** 2)).astype(np.float32)
+
+
+def _normalise(a: np.ndarray) -> np.ndarray:
+    lo, hi = float(a.min()), float(a.max())
+    if hi - lo < 1e-9:
+        return np.zeros_like(a, dtype=np.float32)
+    return ((a - lo) / (hi - lo)).astype(np.float32)
+
+
+def saliency_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> SaliencyResult:
+    """Spectral-residual saliency with a centre prior; always succeeds on any frame ≥ 1×1."""
+    s = s or SaliencySettings()
+    h, w = frame_bgr.shape[:2]
+    ww = max(8, min(s.work_width, w))
+    wh = max(8, round(h * ww / w))
+    small = cv2.resize(frame_bgr, (ww, wh), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
+    sal = sum(_spectral_residual(lab[:, :, c]) for c in range(3))
+    sal = cv2.GaussianBlur(sal, (0, 0), sigmaX=max(1.0, ww / 24.0))
+    sal = _normalise(sal)
+    if s.center_prior > 0:
+        prior = _centre_prior(wh, ww, s.prior_sigma)
+        sal = _normalise(sal * ((1 - s.center_prior) + s.center_prior * prior))
+    mw = max(8, min(s.map_width, w))
+    mh = max(8, round(h * mw / w))
+    big = cv2.resize(sal, (mw, mh), interpolation=cv2.INTER_CUBIC).clip(0, 1).astype(np.float32)
+    scale = w / float(mw)
+    return SaliencyResult(big, scale, salient_region(big, scale, s))
+
+
+def salient_region(sal: np.ndarray, scale: float, s: SaliencySettings | None = None) -> Box | None:
+    """Largest connected component of ``sal >= threshold`` as a box in frame pixels."""
+    s = s or SaliencySettings()
+    if float(sal.max()) <= 0:
+        return None
+    mask = (sal >= s.threshold).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return None
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    best = 1 + int(np.argmax(areas))
+    if areas[best - 1] < s.min_area * sal.size:
+        return None
+    x, y, bw, bh = (int(v) for v in stats[best, :4])
+    return Box(x * scale, y * scale, bw * scale, bh * scale)

@@ -1,0 +1,174 @@
+"""M10–M13: sharpness gate, expression gate, total score, choice, feedback.
+
+No expression or aesthetics network is shipped inside a package this project can
+install, so both are *measures*, documented here and in the README, computed
+from pixels and MTCNN's five landmarks — never constants:
+
+* expression = mean of eye openness (contrast inside each eye patch relative to
+  the face), mouth calm (how little dark open-mouth cavity lies between the mouth
+  corners), frontality (nose centred between the eyes, eyes level) and the
+  detector's confidence. Mid-blink and mid-speech frames score lower.
+* aesthetics = mean of exposure (mid-tone mean, little clipping), contrast (RMS),
+  colourfulness (Hasler & Süsstrunk 2003), and composition (subject near a
+  rule-of-thirds line, faces neither tiny nor overfilling the frame).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .geometry import Box
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    sharpness_half: float = 120.0     # Laplacian variance that maps to 0.5
+    sharpness_min: float = 0.25       # M10 gate
+    expression_min: float = 0.35      # M11 gate (posters with a face)
+    w_sharpness: float = 1.0          # M12 weights
+    w_aesthetics: float = 1.0
+    w_expression: float = 1.0
+    total_min: float = 0.40           # M12 threshold
+    top_k: int = 3
+    dup_bits: int = 10                # dHash Hamming distance at or below = near-duplicate
+    feedback_weight: float = 0.3      # M13 share of the blended score given to feedback
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+
+
+def laplacian_variance(img: np.ndarray, max_side: int = 512) -> float:
+    g = _gray(img)
+    h, w = g.shape[:2]
+    if max(h, w) > max_side:
+        k = max_side / max(h, w)
+        g = cv2.resize(g, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(g, cv2.CV_64F).var())
+
+
+def sharpness(img: np.ndarray, half: float = 120.0) -> float:
+    """M10: Laplacian variance v (at ≤ 512 px) normalised to [0, 1) as v / (v + half)."""
+    v = laplacian_variance(img)
+    return v / (v + half)
+
+
+def _clip01(x: float) -> float:
+    return float(min(1.0, max(0.0, x)))
+
+
+def _patch(g: np.ndarray, cx: float, cy: float, rw: float, rh: float) -> np.ndarray:
+    h, w = g.shape[:2]
+    x1, x2 = int(max(0, cx - rw)), int(min(w, cx + rw))
+    y1, y2 = int(max(0, cy - rh)), int(min(h, cy + rh))
+    return g[y1:y2, x1:x2]
+
+
+def expression(frame: np.ndarray, face_box: Box, landmarks, confidence: float = 1.0) -> dict:
+    """M11 measure for one face; returns the parts and ``score`` in [0, 1]."""
+    g = _gray(frame).astype(np.float32)
+    if len(landmarks) < 5:
+        return {"score": _clip01(confidence * 0.5)}
+    (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = landmarks[:5]
+    eye_d = max(1.0, math.hypot(rx - lx, ry - ly))
+    face = _patch(g, *face_box.center, face_box.w / 2, face_box.h / 2)
+    face_std = float(face.std()) + 1e-3 if face.size else 1.0
+    eyes = []
+    for ex, ey in ((lx, ly), (rx, ry)):
+        p = _patch(g, ex, ey, eye_d * 0.22, eye_d * 0.12)
+        eyes.append(float(p.std()) / face_std if p.size > 4 else 0.0)
+    eye_open = _clip01((min(eyes) - 0.35) / 0.6)
+    mouth_w = max(1.0, math.hypot(mrx - mlx, mry - mly))
+    mouth = _patch(g, (mlx + mrx) / 2, (mly + mry) / 2, mouth_w * 0.3, mouth_w * 0.25)
+    face_mean = float(face.mean()) if face.size else 128.0
+    dark = float((mouth < face_mean - 1.2 * face_std).mean()) if mouth.size else 0.0
+    mouth_calm = _clip01(1.0 - dark / 0.35)
+    yaw = abs(nx - (lx + rx) / 2) / eye_d
+    roll = abs(math.atan2(ry - ly, rx - lx))
+    frontal = _clip01(1.0 - yaw / 0.45) * _clip01(1.0 - roll / 0.6)
+    parts = {"eyes_open": eye_open, "mouth_calm": mouth_calm, "frontal": frontal,
+             "confidence": _clip01(confidence)}
+    parts["score"] = _clip01(0.35 * eye_open + 0.25 * mouth_calm + 0.25 * frontal + 0.15 * parts["confidence"])
+    return {k: round(v, 4) for k, v in parts.items()}
+
+
+def colourfulness(img: np.ndarray) -> float:
+    """Hasler & Süsstrunk (2003) colourfulness, raw (≈0 grey, ≈100+ very colourful)."""
+    if img.ndim == 2:
+        return 0.0
+    b, g, r = (img[:, :, i].astype(np.float32) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
+
+
+def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None) -> dict:
+    """M12 aesthetics measure on the cropped image; ``subjects`` in crop pixels."""
+    g = _gray(crop).astype(np.float32) / 255.0
+    h, w = g.shape[:2]
+    mean = float(g.mean())
+    clipped = float(((g < 0.02) | (g > 0.98)).mean())
+    exposure = _clip01(1.0 - abs(mean - 0.48) / 0.4) * _clip01(1.0 - clipped / 0.25)
+    contrast = _clip01(float(g.std()) / 0.22)
+    colour = _clip01(colourfulness(crop) / 60.0)
+    comp = 0.5
+    if subjects:
+        s = max(subjects, key=lambda b: b.area)
+        cx, cy = s.center[0] / w, s.center[1] / h
+        d = min(min(abs(cx - t) for t in (1 / 3, 0.5, 2 / 3)), 1.0) + min(abs(cy - t) for t in (1 / 3, 0.5))
+        placement = _clip01(1.0 - d / 0.35)
+        share = s.area / float(w * h)
+        size = _clip01(1.0 - abs(math.log(max(share, 1e-4) / 0.12)) / 2.5)
+        comp = 0.5 * placement + 0.5 * size
+    parts = {"exposure": exposure, "contrast": contrast, "colourfulness": colour, "composition": comp}
+    parts["score"] = _clip01(0.3 * exposure + 0.25 * contrast + 0.2 * colour + 0.25 * comp)
+    return {k: round(v, 4) for k, v in parts.items()}
+
+
+def total(sharp: float, aest: float, expr: float | None, s: ScoreSettings) -> float:
+    """M12: weighted mean; expression counts only when the poster has a face."""
+    num = s.w_sharpness * sharp + s.w_aesthetics * aest
+    den = s.w_sharpness + s.w_aesthetics
+    if expr is not None:
+        num += s.w_expression * expr
+        den += s.w_expression
+    return num / den if den > 0 else 0.0
+
+
+def dhash(img: np.ndarray, size: int = 8) -> int:
+    """Difference hash of the image (64 bits): near-duplicates differ in few bits."""
+    g = cv2.resize(_gray(img), (size + 1, size), interpolation=cv2.INTER_AREA)
+    bits = (g[:, 1:] > g[:, :-1]).flatten()
+    return int(sum(1 << i for i, b in enumerate(bits) if b))
+
+
+def hamming(a: int, b: int) -> int:
+    return bin(a ^ b).count("1")
+
+
+def choose(candidates: list, k: int, dup_bits: int, score=lambda c: c.total, digest=lambda c: c.dhash) -> list:
+    """M12: the top ``k`` by score, never two within ``dup_bits`` of each other's dHash."""
+    chosen = []
+    for c in sorted(candidates, key=lambda c: -score(c)):
+        if len(chosen) >= k:
+            break
+        if any(hamming(digest(c), digest(o)) <= dup_bits for o in chosen):
+            continue
+        chosen.append(c)
+    return chosen
+
+
+def blend_feedback(score: float, ctr: float | None, retention: float | None, weight: float,
+                   ctr_ref: float = 0.05) -> float:
+    """M13: blend measured click-through (vs a reference CTR) and retention into a score."""
+    parts = []
+    if ctr is not None:
+        parts.append(_clip01(ctr / (2 * ctr_ref)))
+    if retention is not None:
+        parts.append(_clip01(retention))
+    if not parts:
+        return score
+    fb = sum(parts) / len(parts)
+    return (1 - weight) * score + weight * fb

@@ -1,0 +1,222 @@
+"""M8–M9: templates — declarative JSON files validated against a JSON schema.
+
+``schema/template.schema.json`` is the one source of truth: the loader walks it
+with a small validator (the subset of JSON Schema the file uses), so editors can
+use the same schema, and every error names the file, the field and what was
+expected, e.g. ``Template::FieldMissing: t.json: layers[2].region is missing
+(expected [x, y, w, h] as fractions of the canvas, each in 0..1)``.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cropping import SCENARIOS
+from .errors import TemplateError
+
+PKG = Path(__file__).resolve().parent
+BUNDLED = PKG / "templates"
+SCHEMA_PATH = PKG / "schema" / "template.schema.json"
+FONTS = {"latin": PKG / "assets" / "fonts" / "DejaVuSans-Bold.ttf",
+         "cjk": PKG / "assets" / "fonts" / "wqy-microhei.ttc"}
+
+
+@functools.lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool,
+          "number": (int, float), "integer": int}
+
+
+def _expected(node: dict) -> str:
+    if "description" in node:
+        return node["description"]
+    if "enum" in node:
+        return "one of " + ", ".join(json.dumps(v) for v in node["enum"])
+    return f"a {node.get('type', 'value')}"
+
+
+def _validate(value, node: dict, where: str, root: dict, errors: list) -> None:
+    if "$ref" in node:
+        ref = node["$ref"].split("/")[1:]
+        target = root
+        for part in ref:
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    t = node.get("type")
+    if t:
+        ok = isinstance(value, _TYPES[t]) and not (t in ("number", "integer") and isinstance(value, bool))
+        if not ok:
+            errors.append(("Template::FieldInvalid", where, f"is {json.dumps(value)[:40]}", _expected(node)))
+            return
+    if "enum" in node and value not in node["enum"]:
+        errors.append(("Template::FieldInvalid", where, f"is {json.dumps(value)[:40]}", _expected(node)))
+    if isinstance(value, str):
+        if len(value) < node.get("minLength", 0):
+            errors.append(("Template::FieldInvalid", where, "is empty", _expected(node)))
+        if "pattern" in node and not re.search(node["pattern"], value):
+            errors.append(("Template::FieldInvalid", where, f"is {json.dumps(value)[:40]}", _expected(node)))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in node and value < node["minimum"] or "maximum" in node and value > node["maximum"] \
+                or "exclusiveMinimum" in node and value <= node["exclusiveMinimum"]:
+            errors.append(("Template::FieldInvalid", where, f"is {value}", _expected(node)))
+    if isinstance(value, list):
+        if len(value) < node.get("minItems", 0) or len(value) > node.get("maxItems", 1 << 30):
+            errors.append(("Template::FieldInvalid", where, f"has {len(value)} items", _expected(node)))
+            return
+        for i, item in enumerate(value):
+            if "items" in node:
+                _validate(item, node["items"], f"{where}[{i}]", root, errors)
+    if isinstance(value, dict):
+        props = node.get("properties", {})
+        for key in node.get("required", []):
+            if key not in value:
+                sub = props.get(key, {})
+                errors.append(("Template::FieldMissing", f"{where}.{key}".lstrip("."), "is missing",
+                               _expected(sub)))
+        if not (node.get("minProperties", 0) <= len(value) <= node.get("maxProperties", 1 << 30)):
+            errors.append(("Template::FieldInvalid", where, f"has {len(value)} keys", _expected(node)))
+        extra = node.get("additionalProperties", True)
+        for key, v in value.items():
+            path = f"{where}.{key}".lstrip(".")
+            if key in props:
+                _validate(v, props[key], path, root, errors)
+            elif extra is False:
+                errors.append(("Template::FieldUnknown", path, "is not a known field",
+                               "one of " + ", ".join(sorted(props))))
+            elif isinstance(extra, dict):
+                _validate(v, extra, path, root, errors)
+
+
+def validate(doc, source: str = "template") -> None:
+    """Raise ``TemplateError`` naming the first problem; does nothing on a valid document."""
+    errors: list = []
+    _validate(doc, schema(), "", schema(), errors)
+    if errors:
+        code, where, what, expected = errors[0]
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise TemplateError(f"{source}: {where or 'document'} {what} (expected {expected}){more}", code=code)
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    kind: str                     # "fixed" | "free"
+    source: str                   # "asset" | "field" | "text" | "region"
+    value: str                    # asset path, field name, literal text or region name
+    region: tuple                 # fractions x, y, w, h
+    size: tuple | None = None     # fractions w, h (free layers)
+    aspect: float | None = None
+    align: str = "center"
+    style: dict = field(default_factory=dict)
+    by_scenario: dict = field(default_factory=dict)
+
+    def region_for(self, scenario: str) -> tuple:
+        return tuple(self.by_scenario.get(scenario, {}).get("region", self.region))
+
+    def size_for(self, scenario: str) -> tuple | None:
+        s = self.by_scenario.get(scenario, {}).get("size", self.size)
+        return tuple(s) if s else None
+
+    @property
+    def is_text(self) -> bool:
+        return self.source in ("field", "text")
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    description: str
+    scenarios: tuple
+    layers: tuple
+    folder: Path
+
+    def asset_path(self, rel: str) -> Path:
+        return (self.folder / rel).resolve()
+
+    def font_path(self, layer: Layer) -> Path:
+        f = layer.style.get("font", "latin")
+        return FONTS[f] if f in FONTS else (self.folder / f).resolve()
+
+
+def _semantic_checks(doc: dict, folder: Path, src: str) -> None:
+    def fail(where, msg, code="Template::FieldInvalid"):
+        raise TemplateError(f"{src}: {where} {msg}", code=code)
+
+    names = set()
+    for i, ly in enumerate(doc["layers"]):
+        where = f"layers[{i}]"
+        if ly["name"] in names:
+            fail(f"{where}.name", f"repeats {ly['name']!r} (expected a name unique in the template)")
+        names.add(ly["name"])
+        regions = [("region", ly["region"])] + [(f"by_scenario.{k}.region", v["region"])
+                                                for k, v in ly.get("by_scenario", {}).items() if "region" in v]
+        for key, r in regions:
+            if r[0] + r[2] > 1.0001 or r[1] + r[3] > 1.0001 or r[2] <= 0 or r[3] <= 0:
+                fail(f"{where}.{key}", f"is {r} (expected a non-empty rectangle inside the canvas: x+w ≤ 1, y+h ≤ 1)")
+        for k in ly.get("by_scenario", {}):
+            if k not in SCENARIOS:
+                fail(f"{where}.by_scenario.{k}", f"is not a scenario (expected one of {', '.join(SCENARIOS)})")
+        if ly["kind"] == "free":
+            if "size" not in ly:
+                fail(f"{where}.size", "is missing (expected [w, h] as fractions of the canvas for a free layer)",
+                     "Template::FieldMissing")
+            for sc in doc["scenarios"]:
+                over = ly.get("by_scenario", {}).get(sc, {})
+                r, s = over.get("region", ly["region"]), over.get("size", ly["size"])
+                if s[0] > r[2] + 1e-6 or s[1] > r[3] + 1e-6:
+                    fail(f"{where}.size", f"{s} does not fit its region {r} in scenario {sc!r} "
+                         "(expected size ≤ region's w and h)")
+        src_kind, value = next(iter(ly["source"].items()))
+        if src_kind == "asset" and not (folder / value).is_file():
+            fail(f"{where}.source.asset", f"names {value!r}, which is not a file next to the template",
+                 "Template::AssetMissing")
+        font = ly.get("style", {}).get("font")
+        if font and font not in FONTS and not (folder / font).is_file():
+            fail(f"{where}.style.font", f"names {font!r}, which is neither latin, cjk nor a font file",
+                 "Template::AssetMissing")
+
+
+def parse(doc, folder: Path, src: str) -> Template:
+    validate(doc, src)
+    _semantic_checks(doc, folder, src)
+    layers = []
+    for ly in doc["layers"]:
+        kind, value = next(iter(ly["source"].items()))
+        layers.append(Layer(
+            name=ly["name"], kind=ly["kind"], source=kind, value=value,
+            region=tuple(ly["region"]), size=tuple(ly["size"]) if "size" in ly else None,
+            aspect=ly.get("aspect"), align=ly.get("align", "center"), style=dict(ly.get("style", {})),
+            by_scenario={k: dict(v) for k, v in ly.get("by_scenario", {}).items()}))
+    return Template(doc["name"], doc.get("description", ""), tuple(doc["scenarios"]), tuple(layers), folder)
+
+
+def load(name_or_path: str | Path) -> Template:
+    """A bundled template by name, or a template file by path."""
+    p = Path(name_or_path)
+    if not p.exists():
+        bundled = BUNDLED / str(name_or_path) / "template.json"
+        if bundled.is_file():
+            p = bundled
+        else:
+            raise TemplateError(f"{name_or_path}: no such template file or bundled template "
+                                f"(bundled: {', '.join(bundled_names())})", code="Template::NotFound")
+    if p.is_dir():
+        p = p / "template.json"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{p}: cannot read ({exc.__class__.__name__})", code="Template::Unreadable") from exc
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                            code="Template::Unparseable") from exc
+    return parse(doc, p.parent, str(p))
+
+
+def bundled_names() -> list[str]:
+    return sorted(d.name for d in BUNDLED.iterdir() if (d / "template.json").is_file())
