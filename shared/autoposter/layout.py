@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,11 +73,14 @@ def _sums(ii: np.ndarray, xs: np.ndarray, ys: np.ndarray, w: int, h: int) -> np.
     return ii[Y + h, X + w] - ii[Y, X + w] - ii[Y + h, X] + ii[Y, X]
 
 
-def _positions(start: int, stop: int, steps: int) -> np.ndarray:
+def _positions(start: int, stop: int, steps: int, edges=()) -> np.ndarray:
+    """An even grid over [start, stop] plus the spots flush against obstacle edges."""
     if stop <= start:
         return np.array([start], dtype=np.int64)
     n = max(2, min(steps, stop - start + 1))
-    return np.unique(np.round(np.linspace(start, stop, n)).astype(np.int64))
+    grid = np.round(np.linspace(start, stop, n)).astype(np.int64)
+    snaps = np.array([e for e in edges if start <= e <= stop], dtype=np.int64)
+    return np.unique(np.concatenate([grid, snaps]))
 
 
 def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box],
@@ -102,8 +106,8 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
         mask[y1:y2, x1:x2] = 1
         if is_face:
             face_mask[y1:y2, x1:x2] = 1
-    xs = _positions(rx, rx2 - w, steps)
-    ys = _positions(ry, ry2 - h, steps)
+    xs = _positions(rx, rx2 - w, steps, [e for m in merged for e in (math.ceil(m.x2), math.floor(m.x) - w)])
+    ys = _positions(ry, ry2 - h, steps, [e for m in merged for e in (math.ceil(m.y2), math.floor(m.y) - h)])
     overlap = _sums(_integral(mask), xs, ys, w, h)
     cost = overlap
     if faces_first and faces:

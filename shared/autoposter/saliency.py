@@ -1,7 +1,8 @@
 """M3: saliency map in [0, 1] and the "second region".
 
 The shipped method is the spectral residual of Hou & Zhang (CVPR 2007), computed
-on each channel of CIE Lab at a 64-pixel working width, blurred, multiplied by a
+on each channel of CIE Lab at a 64-pixel working width (mirror-padded), blurred,
+mixed with global colour contrast (Achanta et al., CVPR 2009), multiplied by a
 Gaussian centre prior and min-max normalised. No learned salient-object network
 is shipped inside a package this project can install (the usual U²-Net weights
 are downloaded from a hub at run time), so the classical method is the one in
@@ -24,6 +25,7 @@ from .geometry import Box
 class SaliencySettings:
     work_width: int = 64          # spectral residual works at this width (Hou & Zhang)
     map_width: int = 160          # width of the map kept for layout and overlays
+    colour_weight: float = 0.5   # share of global colour contrast (Achanta 2009) mixed into the map
     center_prior: float = 0.5     # 0 = none, 1 = map fully multiplied by the prior
     prior_sigma: float = 0.33     # std of the centre prior, as a fraction of each side
     threshold: float = 0.45       # second region: map >= threshold (map max is 1)
@@ -43,13 +45,23 @@ class SaliencyResult:
 
 
 def _spectral_residual(channel: np.ndarray) -> np.ndarray:
-    f = np.fft.fft2(channel)
+    """Hou & Zhang's spectral residual; mirror padding keeps the FFT's wrap-around off the borders."""
+    h, w = channel.shape
+    ph, pw = h // 2, w // 2
+    padded = cv2.copyMakeBorder(channel, ph, ph, pw, pw, cv2.BORDER_REFLECT)
+    f = np.fft.fft2(padded - padded.mean())
     amp = np.abs(f)
-    log_amp = np.log(amp + 1e-8).astype(np.float32)
+    log_amp = np.log1p(amp).astype(np.float32)  # log1p: exact zeros in flat synthetic frames stay finite
     residual = log_amp - cv2.blur(log_amp, (3, 3))
     phase = np.angle(f)
     sal = np.abs(np.fft.ifft2(np.exp(residual + 1j * phase))) ** 2
-    return sal.astype(np.float32)
+    return sal[ph:ph + h, pw:pw + w].astype(np.float32)
+
+
+def _colour_contrast(lab: np.ndarray) -> np.ndarray:
+    """Achanta et al.'s frequency-tuned saliency: distance of each blurred pixel to the mean colour."""
+    blur = cv2.GaussianBlur(lab, (0, 0), 1.0)
+    return np.linalg.norm(blur - lab.reshape(-1, 3).mean(0), axis=2).astype(np.float32)
 
 
 def _centre_prior(h: int, w: int, sigma: float) -> np.ndarray:
@@ -74,8 +86,9 @@ def saliency_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> Sa
     small = cv2.resize(frame_bgr, (ww, wh), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
     sal = sum(_spectral_residual(lab[:, :, c]) for c in range(3))
-    sal = cv2.GaussianBlur(sal, (0, 0), sigmaX=max(1.0, ww / 24.0))
-    sal = _normalise(sal)
+    sal = _normalise(cv2.GaussianBlur(sal, (0, 0), sigmaX=max(1.0, ww / 24.0)))
+    if s.colour_weight > 0:
+        sal = _normalise((1 - s.colour_weight) * sal + s.colour_weight * _normalise(_colour_contrast(lab)))
     if s.center_prior > 0:
         prior = _centre_prior(wh, ww, s.prior_sigma)
         sal = _normalise(sal * ((1 - s.center_prior) + s.center_prior * prior))

@@ -41,13 +41,18 @@ def _expected(node: dict) -> str:
     return f"a {node.get('type', 'value')}"
 
 
+def _resolve(node: dict, root: dict) -> dict:
+    """Follow a local ``$ref`` (``#/$defs/name``)."""
+    if "$ref" not in node:
+        return node
+    target = root
+    for part in node["$ref"].split("/")[1:]:
+        target = target[part]
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+
+
 def _validate(value, node: dict, where: str, root: dict, errors: list) -> None:
-    if "$ref" in node:
-        ref = node["$ref"].split("/")[1:]
-        target = root
-        for part in ref:
-            target = target[part]
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    node = _resolve(node, root)
     t = node.get("type")
     if t:
         ok = isinstance(value, _TYPES[t]) and not (t in ("number", "integer") and isinstance(value, bool))
@@ -76,7 +81,7 @@ def _validate(value, node: dict, where: str, root: dict, errors: list) -> None:
         props = node.get("properties", {})
         for key in node.get("required", []):
             if key not in value:
-                sub = props.get(key, {})
+                sub = _resolve(props.get(key, {}), root)
                 errors.append(("Template::FieldMissing", f"{where}.{key}".lstrip("."), "is missing",
                                _expected(sub)))
         if not (node.get("minProperties", 0) <= len(value) <= node.get("maxProperties", 1 << 30)):

@@ -1,0 +1,148 @@
+"""The command line on the sample video and on bad inputs (exit codes are documented in cli.py)."""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autoposter.cropping import SCENARIOS
+from autoposter.geometry import Box
+from autoposter.layout import free_box, region_px
+from autoposter.templates import load
+from conftest import ROOT, photo, write_video
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "shared")}
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "autoposter.cli", *map(str, args)], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory, sample_video):
+    tmp = tmp_path_factory.mktemp("run")
+    out = tmp / "out"
+    r = cli("run", sample_video, "--out", out, "--template", "streaming,cjk", "--title", "Pioneers of Computing",
+            "--link", "https://example.com/v/42", "--debug", cwd=tmp)
+    assert r.returncode == 0, r.stderr
+    return tmp, out, json.loads((out / "manifest.json").read_text()), r
+
+
+def _poster_box(b, crop, sc):
+    kx, ky = sc.width / crop.w, sc.height / crop.h
+    return Box((b.x - crop.x) * kx, (b.y - crop.y) * ky, b.w * kx, b.h * ky)
+
+
+def test_manifest_sizes_files_and_link(sample_run):
+    tmp, out, m, r = sample_run
+    assert m["video"]["link"] == "https://example.com/v/42"
+    assert len(m["posters"]) >= 10
+    scen = {(p["template"], p["scenario"]) for p in m["posters"]}
+    assert {s for _, s in scen} == set(SCENARIOS)
+    from PIL import Image
+    for p in m["posters"]:
+        sc = SCENARIOS[p["scenario"]]
+        assert (p["width"], p["height"]) == (sc.width, sc.height)
+        with Image.open(out / p["path"]) as im:
+            assert im.size == (sc.width, sc.height)
+        assert (out / p["debug"]).is_file()
+        assert set(p["scores"]) == {"sharpness", "expression", "aesthetics", "total"}
+        assert p["scores"]["total"] >= m["settings"]["total_min"]
+        assert p["rank"] <= 3
+    assert "https://example.com/v/42" in (out / "index.html").read_text()
+    assert "template" in r.stdout and "manifest" in r.stdout          # summary table
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+
+def test_every_crop_holds_its_face_group_when_it_fits(sample_run):
+    _, _, m, _ = sample_run
+    with_faces = 0
+    for p in m["posters"]:
+        crop = Box.from_list(p["crop"])
+        if p["group"]:
+            g = Box.from_list(p["group"])
+            if math.ceil(g.x2) - math.floor(g.x) <= crop.w and math.ceil(g.y2) - math.floor(g.y) <= crop.h:
+                assert crop.contains(g, tol=0.5), p["path"]
+                with_faces += 1
+    assert with_faces >= 5
+
+
+def test_free_layers_hide_no_face_when_a_free_spot_exists(sample_run):
+    _, _, m, _ = sample_run
+    checked = 0
+    for p in m["posters"]:
+        sc = SCENARIOS[p["scenario"]]
+        crop = Box.from_list(p["crop"])
+        faces = [_poster_box(Box.from_list(f), crop, sc) for f in p["faces"]]
+        faces = [f for f in (f.intersection(Box(0, 0, sc.width, sc.height)) for f in faces) if f]
+        tpl = load(p["template"])
+        for layer in p["layers"]:
+            if layer["kind"] != "free":
+                continue
+            spec = next(ly for ly in tpl.layers if ly.name == layer["name"])
+            region = region_px(spec.region_for(p["scenario"]), sc.width, sc.height)
+            w, h = spec.size_for(p["scenario"])
+            probe = free_box(np.zeros((sc.height, sc.width), np.uint8), region,
+                             (round(w * sc.width), round(h * sc.height)), faces, None)
+            if probe.overlap == 0 and faces:
+                box = Box.from_list(layer["box"])
+                assert all(box.intersection(f) is None for f in faces), (p["path"], layer)
+                checked += 1
+    assert checked >= 5
+
+
+def test_templates_and_settings_commands(tmp_path):
+    r = cli("templates", cwd=tmp_path)
+    assert r.returncode == 0 and "streaming" in r.stdout and "cjk" in r.stdout and "minimal" in r.stdout
+    r = cli("settings", cwd=tmp_path)
+    assert "AUTOPOSTER_SCORE_TOP_K" in r.stdout
+
+
+def _before(tmp):
+    return sorted(p.name for p in Path(tmp).iterdir())
+
+
+@pytest.mark.parametrize("name,make,code,words", [
+    ("empty.mp4", lambda p: p.write_bytes(b""), 3, "Video::Empty"),
+    ("text.mp4", lambda p: p.write_text("hello\n" * 100), 3, "Video::Unreadable"),
+    ("trunc.mp4", lambda p: p.write_bytes((ROOT / "examples" / "sample.mp4").read_bytes()[:200_000]), 3,
+     "Video::Unreadable"),
+    ("tiny.mp4", lambda p: write_video(p, [np.full((16, 16, 3), 90, np.uint8)] * 4), 3, "Video::TooSmall"),
+    ("grey.mp4", lambda p: write_video(p, [np.full((240, 320, 3), 128, np.uint8)] * 30), 6, "near_uniform"),
+])
+def test_bad_inputs_fail_clearly_and_write_nothing_outside_out(tmp_path, name, make, code, words):
+    src = tmp_path / name
+    make(src)
+    before = _before(tmp_path)
+    r = cli("run", src, "--out", tmp_path / "out", cwd=tmp_path)
+    assert r.returncode == code, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert words in last and last.startswith("autoposter: ")
+    assert set(_before(tmp_path)) - set(before) <= {"out"}
+    if (tmp_path / "out").exists():
+        assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".staging")]
+
+
+def test_one_frame_video_and_no_face_video(tmp_path):
+    one = write_video(tmp_path / "one.mp4", [photo("astronaut")])
+    r = cli("run", one, "--out", tmp_path / "o1", "--template", "minimal", "--scenario", "feed", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "o1" / "manifest.json").read_text())
+    assert len(m["posters"]) == 1 and m["posters"][0]["faces"]
+    nof = write_video(tmp_path / "nof.mp4", [photo("coffee")] * 10 + [photo("chelsea")] * 10, fps=5)
+    r = cli("run", nof, "--out", tmp_path / "o2", "--template", "minimal", "--scenario", "story", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "o2" / "manifest.json").read_text())
+    assert m["posters"] and all(p["faces"] == [] and p["scores"]["expression"] is None for p in m["posters"])
+
+
+def test_bad_arguments(tmp_path, sample_video):
+    r = cli("run", sample_video, "--out", tmp_path / "o", "--scenario", "tiktok", cwd=tmp_path)
+    assert r.returncode == 2 and "Settings::UnknownScenario" in r.stderr
+    r = cli("run", sample_video, "--out", tmp_path / "o", "--template", "nope", cwd=tmp_path)
+    assert r.returncode == 4 and "Template::NotFound" in r.stderr

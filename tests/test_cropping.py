@@ -1,0 +1,133 @@
+"""M4–M7 crop geometry, with the numbers of the spec, plus hypothesis properties."""
+import math
+
+from hypothesis import given, settings, strategies as st
+
+from autoposter.cropping import SCENARIOS, CropSettings, crop_center, crop_window, group_faces, plan_crop
+from autoposter.geometry import Box
+
+
+# --- M4: the three aspect cases -------------------------------------------------
+
+def test_wider_than_target_keeps_full_height():
+    # 1920x1080 to 9:16 -> height 1080, width round(1080*9/16) = 608, centred on x=960
+    w = crop_window(1920, 1080, 9 / 16, (960, 540))
+    assert (w.h, w.w) == (1080, 608)
+    assert w.y == 0 and w.x == round(960 - 304)
+
+
+def test_taller_than_target_keeps_full_width():
+    # 1080x1920 to 16:9 -> width 1080, height round(1080/(16/9)) = 608, centred on y=1000
+    w = crop_window(1080, 1920, 16 / 9, (540, 1000))
+    assert (w.w, w.h) == (1080, 608)
+    assert w.x == 0 and w.y == 1000 - 304
+
+
+def test_equal_aspect_within_one_pixel_means_no_crop():
+    assert crop_window(1080, 1080, 1.0, (10, 10)) == Box(0, 0, 1080, 1080)
+    # 1081x1080 to 1:1 is "equal within one pixel"
+    assert crop_window(1081, 1080, 1.0, (0, 0)) == Box(0, 0, 1081, 1080)
+    # 1082x1080 is not
+    assert crop_window(1082, 1080, 1.0, (0, 0)).w == 1080
+
+
+def test_window_shifted_not_shrunk_at_left_and_right_borders():
+    left = crop_window(1920, 1080, 1.0, (10, 540))
+    right = crop_window(1920, 1080, 1.0, (1915, 540))
+    assert left == Box(0, 0, 1080, 1080)
+    assert right == Box(1920 - 1080, 0, 1080, 1080)
+
+
+def test_window_shifted_at_top_and_bottom_borders():
+    top = crop_window(1080, 1920, 1.0, (540, 0))
+    bottom = crop_window(1080, 1920, 1.0, (540, 1920))
+    assert top == Box(0, 0, 1080, 1080)
+    assert bottom == Box(0, 840, 1080, 1080)
+
+
+# --- M5: crop centre --------------------------------------------------------------
+
+def test_no_face_uses_salient_centre_then_image_centre():
+    sal = Box(100, 200, 300, 100)
+    assert crop_center(1000, 800, [], sal) == (250, 250)
+    assert crop_center(1000, 800, [], None) == (500, 400)
+
+
+def test_face_centre_outside_salient_region_wins_alone():
+    face = Box(800, 100, 100, 100)          # centre (850, 150)
+    sal = Box(0, 400, 400, 300)             # does not contain (850, 150)
+    assert crop_center(1000, 800, [face], sal, CropSettings(alpha=0.3)) == (850, 150)
+
+
+def test_face_centre_inside_salient_region_is_weighted():
+    face = Box(100, 100, 100, 100)          # c1 = (150, 150)
+    sal = Box(0, 0, 1000, 600)              # c2 = (500, 300)
+    cx, cy = crop_center(1000, 800, [face], sal, CropSettings(alpha=0.7))
+    assert math.isclose(cx, 0.7 * 150 + 0.3 * 500)
+    assert math.isclose(cy, 0.7 * 150 + 0.3 * 300)
+
+
+# --- M6: several faces --------------------------------------------------------------
+
+def test_dilation_merges_near_faces_only():
+    a, b = Box(0, 0, 100, 100), Box(120, 0, 100, 100)   # 20 px apart
+    assert len(group_faces([a, b], 1.0)) == 2             # no dilation: separate
+    groups = group_faces([a, b], 1.5)                     # 25 px growth each side: they touch
+    assert groups == [Box(0, 0, 220, 100)]
+
+
+def test_transitive_merge_and_largest_group_wins():
+    a, b, c = Box(0, 0, 100, 100), Box(130, 0, 100, 100), Box(260, 0, 100, 100)  # a~b, b~c, a!~c
+    far = Box(1000, 1000, 150, 150)
+    groups = group_faces([far, a, c, b], 1.5)
+    assert groups[0] == Box(0, 0, 360, 100)               # area 36000 > 22500
+    assert groups[1] == far
+    # the centre comes from the largest group
+    assert crop_center(2000, 2000, [far, a, b, c], None) == (180, 50)
+
+
+# --- M7: scenarios -----------------------------------------------------------------
+
+def test_scenarios_and_sizes():
+    assert {n: (s.width, s.height) for n, s in SCENARIOS.items()} == {
+        "story": (1080, 1920), "feed": (1080, 1080), "portrait": (1080, 1350),
+        "landscape": (1920, 1080), "cover": (1000, 1500)}
+
+
+# --- properties ----------------------------------------------------------------------
+
+sizes = st.integers(16, 4000)
+aspects = st.sampled_from([9 / 16, 1.0, 4 / 5, 16 / 9, 2 / 3, 3 / 1, 1 / 3])
+
+
+@st.composite
+def frame_and_faces(draw):
+    w, h = draw(sizes), draw(sizes)
+    n = draw(st.integers(0, 4))
+    faces = []
+    for _ in range(n):
+        fw = draw(st.integers(1, max(1, w // 3)))
+        fh = draw(st.integers(1, max(1, h // 3)))
+        faces.append(Box(draw(st.integers(0, w - fw)), draw(st.integers(0, h - fh)), fw, fh))
+    sal = None
+    if draw(st.booleans()):
+        sw, sh = draw(st.integers(1, w)), draw(st.integers(1, h))
+        sal = Box(draw(st.integers(0, w - sw)), draw(st.integers(0, h - sh)), sw, sh)
+    return w, h, faces, sal
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame_and_faces(), aspects, st.floats(0, 1), st.floats(1.0, 3.0))
+def test_window_inside_image_with_target_aspect_and_holding_the_group(case, aspect, alpha, dilation):
+    w, h, faces, sal = case
+    win, group, _ = plan_crop(w, h, type("S", (), {"aspect": aspect})(), faces, sal,
+                              CropSettings(alpha=alpha, dilation=dilation))
+    assert win.x >= 0 and win.y >= 0 and win.x2 <= w and win.y2 <= h
+    assert win.w >= 1 and win.h >= 1
+    if (win.w, win.h) != (w, h):
+        # target aspect within one pixel
+        assert abs(win.w - win.h * aspect) <= 1 or abs(win.h - win.w / aspect) <= 1
+        assert win.w == w or win.h == h          # never shrunk: one side is full
+    if group is not None and math.ceil(group.x2) - math.floor(group.x) <= win.w \
+            and math.ceil(group.y2) - math.floor(group.y) <= win.h:
+        assert win.contains(group)

@@ -1,0 +1,76 @@
+"""M8 placement rules: fixed layers keep their aspect; free layers avoid faces and salient."""
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from autoposter.geometry import Box
+from autoposter.layout import fixed_box, free_box, region_px
+
+
+def test_fixed_layer_keeps_its_aspect_inside_its_region():
+    region = Box(100, 50, 400, 100)
+    b = fixed_box(region, 2.0)                  # region is 4:1 -> full height, width 200, centred
+    assert (b.w, b.h) == (200, 100) and b.x == 200 and b.y == 50
+    left, right = fixed_box(region, 2.0, "left"), fixed_box(region, 2.0, "right")
+    assert left.x == 100 and right.x2 == 500
+    tall = fixed_box(region, 8.0)               # wider than region -> full width
+    assert (tall.w, tall.h) == (400, 50) and tall.y == 75
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(10, 2000), st.integers(10, 2000), st.floats(0.05, 20))
+def test_fixed_box_property(rw, rh, aspect):
+    region = Box(7, 9, rw, rh)
+    b = fixed_box(region, aspect)
+    assert region.contains(b, tol=1)
+    assert abs(b.w / b.h - aspect) <= max(1 / b.h, 1 / b.w) * (aspect + 1) + 1e-6 or min(b.w, b.h) <= 2
+    assert b.w >= rw - 1 or b.h >= rh - 1      # the largest such box: touches two sides
+
+
+def test_region_fractions_to_pixels():
+    assert region_px((0.1, 0.2, 0.5, 0.25), 1000, 2000) == Box(100, 400, 500, 500)
+
+
+def test_free_layer_picks_the_spot_with_least_intersection():
+    gray = np.zeros((400, 400), np.uint8)
+    region = Box(0, 0, 400, 400)
+    face = Box(0, 0, 400, 150)                  # covers the top
+    sal = Box(0, 250, 400, 150)                 # covers the bottom
+    p = free_box(gray, region, (400, 100), [face], sal)
+    assert p.overlap == 0
+    assert p.box.y >= 150 and p.box.y2 <= 250
+
+
+def test_free_layer_minimal_intersection_when_none_is_free():
+    gray = np.zeros((300, 300), np.uint8)
+    sal = Box(0, 0, 300, 200)                   # title 300x150 cannot avoid it; least overlap at bottom
+    p = free_box(gray, Box(0, 0, 300, 300), (300, 150), [], sal)
+    assert p.box.y == 150 and p.overlap == 300 * 50
+
+
+def test_variance_breaks_ties_between_free_spots():
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 255, (300, 300)).astype(np.uint8)
+    gray[200:300, 0:100] = 128                   # a flat patch: smallest variance
+    p = free_box(gray, Box(0, 0, 300, 300), (100, 100), [], None)
+    assert p.overlap == 0
+    assert (p.box.x, p.box.y) == (0, 200)
+    assert p.variance == 0
+
+
+def test_faces_are_avoided_before_the_salient_region():
+    gray = np.zeros((400, 400), np.uint8)
+    face = Box(150, 0, 100, 100)                 # small face on top
+    body = Box(0, 100, 400, 300)                 # large salient body below
+    p = free_box(gray, Box(0, 0, 400, 400), (400, 100), [face], body)
+    assert p.box.intersection(face) is None
+    # without faces_first, the rule "least merged intersection" alone would cover the face
+    q = free_box(gray, Box(0, 0, 400, 400), (400, 100), [face], body, faces_first=False)
+    assert q.box.intersection(face) is not None
+
+
+def test_free_layer_stays_inside_its_placement_region():
+    gray = np.zeros((500, 500), np.uint8)
+    region = Box(50, 60, 300, 200)
+    p = free_box(gray, region, (120, 40), [Box(0, 0, 500, 100)], None)
+    assert region.contains(p.box)
+    assert all(region.contains(c) for c in p.candidates)

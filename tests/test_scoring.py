@@ -1,0 +1,81 @@
+"""M10–M13: sharpness, expression, aesthetics, total, choice without near-duplicates, feedback."""
+import cv2
+import numpy as np
+import pytest
+
+from autoposter import scoring
+from autoposter.scoring import ScoreSettings
+from conftest import photo
+
+
+def test_sharpness_is_normalised_and_drops_with_blur():
+    img = photo("astronaut")
+    sharp = scoring.sharpness(img)
+    blurred = scoring.sharpness(cv2.GaussianBlur(img, (0, 0), 4))
+    assert 0 <= blurred < sharp < 1
+    assert blurred < ScoreSettings().sharpness_min < sharp      # the gate separates them
+    v = scoring.laplacian_variance(img)
+    assert sharp == pytest.approx(v / (v + 120.0))
+
+
+def test_expression_drops_when_eyes_are_closed(detector):
+    img = photo("astronaut")
+    face = detector.detect(img)[0]
+    open_ = scoring.expression(img, face.box, face.landmarks, face.confidence)
+    shut = img.copy()
+    (lx, ly), (rx, ry) = face.landmarks[:2]
+    d = rx - lx
+    for ex, ey in ((lx, ly), (rx, ry)):             # paint skin over the eyes: a "mid-blink" face
+        x1, y1 = int(ex - d * 0.3), int(ey - d * 0.18)
+        skin = img[int(ey + d * 0.45), int(ex)].tolist()
+        cv2.rectangle(shut, (x1, y1), (int(ex + d * 0.3), int(ey + d * 0.18)), skin, -1)
+    closed = scoring.expression(shut, face.box, face.landmarks, face.confidence)
+    assert closed["eyes_open"] < open_["eyes_open"]
+    assert closed["score"] < open_["score"]
+    assert 0 <= closed["score"] <= 1
+
+
+def test_expression_drops_with_an_open_mouth(detector):
+    img = photo("grace_hopper")
+    face = detector.detect(img)[0]
+    base = scoring.expression(img, face.box, face.landmarks)
+    talk = img.copy()
+    (mlx, mly), (mrx, mry) = face.landmarks[3:5]
+    cv2.ellipse(talk, (int((mlx + mrx) / 2), int((mly + mry) / 2)), (int((mrx - mlx) * 0.3), int((mrx - mlx) * 0.22)),
+                0, 0, 360, (20, 15, 30), -1)
+    assert scoring.expression(talk, face.box, face.landmarks)["mouth_calm"] < base["mouth_calm"]
+
+
+def test_aesthetics_prefers_exposed_colourful_frames():
+    img = photo("coffee")
+    good = scoring.aesthetics(img)["score"]
+    dark = scoring.aesthetics((img * 0.15).astype(np.uint8))["score"]
+    grey = scoring.aesthetics(cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR))["score"]
+    assert good > dark and good > grey
+
+
+def test_total_is_the_weighted_mean():
+    s = ScoreSettings(w_sharpness=1, w_aesthetics=2, w_expression=3)
+    assert scoring.total(0.6, 0.3, 0.9, s) == pytest.approx((0.6 + 0.6 + 2.7) / 6)
+    assert scoring.total(0.6, 0.3, None, s) == pytest.approx((0.6 + 0.6) / 3)   # no face: no expression
+
+
+class C:
+    def __init__(self, total, img):
+        self.total, self.dhash = total, scoring.dhash(img)
+
+
+def test_choose_top_k_without_near_duplicates():
+    a, b = photo("astronaut"), photo("coffee")
+    cands = [C(0.9, a), C(0.85, cv2.GaussianBlur(a, (3, 3), 0)), C(0.8, b), C(0.7, photo("chelsea"))]
+    chosen = scoring.choose(cands, 2, 10)
+    assert [c.total for c in chosen] == [0.9, 0.8]          # the blurred copy of a is a near-duplicate
+    assert len(scoring.choose(cands, 10, 10)) == 3
+
+
+def test_feedback_moves_the_ranking():
+    base = 0.6
+    clicked = scoring.blend_feedback(base, ctr=0.10, retention=0.9, weight=0.3)
+    ignored = scoring.blend_feedback(base, ctr=0.0, retention=0.1, weight=0.3)
+    assert ignored < base < clicked
+    assert scoring.blend_feedback(base, None, None, 0.3) == base
