@@ -120,9 +120,14 @@ def fit_text(text: str, font_path: str, box_w: int, box_h: int, max_lines: int =
     return font, [text[: max(1, box_w // 4)]]
 
 
+@functools.lru_cache(maxsize=64)
+def _asset(path: str, w: int, h: int) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGBA").resize((w, h), Image.LANCZOS)
+
+
 def _paste_asset(canvas: Image.Image, path: str, box: Box) -> None:
-    im = Image.open(path).convert("RGBA").resize((int(box.w), int(box.h)), Image.LANCZOS)
-    canvas.alpha_composite(im, (int(box.x), int(box.y)))
+    canvas.alpha_composite(_asset(path, int(box.w), int(box.h)), (int(box.x), int(box.y)))
 
 
 def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box: Box) -> dict:

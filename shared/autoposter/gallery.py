@@ -52,3 +52,38 @@ def _reasons(manifest: dict) -> str:
     from collections import Counter
     c = Counter(r["reason"].split(":")[0] for r in manifest.get("rejected", []))
     return ", ".join(f"{k} ×{n}" for k, n in c.most_common()) or "no candidate frame"
+
+
+def contact_sheet(manifest: dict, folder: Path, thumb_h: int = 320, max_w: int = 2400):
+    """One picture of every poster (BGR array), a row per template, or None when there is none."""
+    import cv2
+    import numpy as np
+
+    rows, pad = [], 12
+    by_tpl: dict = {}
+    for p in manifest["posters"]:
+        by_tpl.setdefault(p["template"], []).append(p)
+    for tpl, posters in by_tpl.items():
+        line, width = [], pad
+        for p in posters:
+            img = cv2.imread(str(Path(folder) / p["path"]))
+            if img is None:
+                continue
+            t = cv2.resize(img, (round(img.shape[1] * thumb_h / img.shape[0]), thumb_h), interpolation=cv2.INTER_AREA)
+            if width + t.shape[1] + pad > max_w and line:
+                rows.append(line)
+                line, width = [], pad
+            line.append(t)
+            width += t.shape[1] + pad
+        if line:
+            rows.append(line)
+    if not rows:
+        return None
+    W = max(sum(t.shape[1] + pad for t in r) + pad for r in rows)
+    sheet = np.full((len(rows) * (thumb_h + pad) + pad, W, 3), 24, np.uint8)
+    for i, r in enumerate(rows):
+        x, y = pad, pad + i * (thumb_h + pad)
+        for t in r:
+            sheet[y:y + thumb_h, x:x + t.shape[1]] = t
+            x += t.shape[1] + pad
+    return sheet

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .geometry import Box
@@ -62,13 +63,8 @@ def fixed_box(region: Box, aspect: float, align: str = "center") -> Box:
     return Box(round(x), round(y), max(1, round(w)), max(1, round(h)))
 
 
-def _integral(a: np.ndarray) -> np.ndarray:
-    out = np.zeros((a.shape[0] + 1, a.shape[1] + 1), dtype=np.float64)
-    out[1:, 1:] = a.astype(np.float64).cumsum(0).cumsum(1)
-    return out
-
-
-def _sums(ii: np.ndarray, xs: np.ndarray, ys: np.ndarray, w: int, h: int) -> np.ndarray:
+def _box_sums(ii: np.ndarray, xs: np.ndarray, ys: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Sums over every w×h box at (xs × ys) from an integral image (cv2.integral layout)."""
     X, Y = np.meshgrid(xs, ys)
     return ii[Y + h, X + w] - ii[Y, X + w] - ii[Y + h, X] + ii[Y, X]
 
@@ -93,33 +89,33 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
     rx2, ry2 = int(round(r.x2)), int(round(r.y2))
     w, h = min(int(size[0]), rx2 - rx), min(int(size[1]), ry2 - ry)
     w, h = max(1, w), max(1, h)
-    mask = np.zeros((H, W), dtype=np.uint8)
-    face_mask = np.zeros((H, W), dtype=np.uint8)
+    # everything below works in the region's own coordinates
+    rw, rh = rx2 - rx, ry2 - ry
+    mask = np.zeros((rh, rw), dtype=np.uint8)
+    face_mask = np.zeros((rh, rw), dtype=np.uint8)
     merged = []
     for is_face, b in [(True, f) for f in faces] + ([(False, salient)] if salient is not None else []):
         part = b.intersection(r)
         if part is None:
             continue
         merged.append(part)
-        x1, y1 = int(np.floor(part.x)), int(np.floor(part.y))
-        x2, y2 = int(np.ceil(part.x2)), int(np.ceil(part.y2))
-        mask[y1:y2, x1:x2] = 1
+        x1, y1 = int(np.floor(part.x)) - rx, int(np.floor(part.y)) - ry
+        x2, y2 = int(np.ceil(part.x2)) - rx, int(np.ceil(part.y2)) - ry
+        mask[max(0, y1):y2, max(0, x1):x2] = 1
         if is_face:
-            face_mask[y1:y2, x1:x2] = 1
-    xs = _positions(rx, rx2 - w, steps, [e for m in merged for e in (math.ceil(m.x2), math.floor(m.x) - w)])
-    ys = _positions(ry, ry2 - h, steps, [e for m in merged for e in (math.ceil(m.y2), math.floor(m.y) - h)])
-    overlap = _sums(_integral(mask), xs, ys, w, h)
+            face_mask[max(0, y1):y2, max(0, x1):x2] = 1
+    xs = _positions(0, rw - w, steps, [e - rx for m in merged for e in (math.ceil(m.x2), math.floor(m.x) - w)])
+    ys = _positions(0, rh - h, steps, [e - ry for m in merged for e in (math.ceil(m.y2), math.floor(m.y) - h)])
+    overlap = _box_sums(cv2.integral(mask), xs, ys, w, h).astype(np.float64)
     cost = overlap
     if faces_first and faces:
-        cost = _sums(_integral(face_mask), xs, ys, w, h) * float(H * W + 1) + overlap
-    g = gray.astype(np.float64)
+        cost = _box_sums(cv2.integral(face_mask), xs, ys, w, h) * float(H * W + 1) + overlap
+    s1, s2 = cv2.integral2(np.ascontiguousarray(gray[ry:ry2, rx:rx2]), sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
     n = float(w * h)
-    s1 = _sums(_integral(g), xs, ys, w, h)
-    s2 = _sums(_integral(g * g), xs, ys, w, h)
-    var = np.maximum(0.0, s2 / n - (s1 / n) ** 2)
+    var = np.maximum(0.0, _box_sums(s2, xs, ys, w, h) / n - (_box_sums(s1, xs, ys, w, h) / n) ** 2)
     tie = cost <= cost.min() + 0.5
     var_masked = np.where(tie, var, np.inf)
     iy, ix = np.unravel_index(int(np.argmin(var_masked)), var_masked.shape)
-    box = Box(int(xs[ix]), int(ys[iy]), w, h)
-    cands = [Box(int(x), int(y), w, h) for y in ys for x in xs]
+    box = Box(int(xs[ix]) + rx, int(ys[iy]) + ry, w, h)
+    cands = [Box(int(x) + rx, int(y) + ry, w, h) for y in ys for x in xs]
     return Placement(name, "free", box, r, cands, float(overlap[iy, ix]), float(var[iy, ix]), merged)

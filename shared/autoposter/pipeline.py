@@ -350,8 +350,11 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
         info["frames_sampled"] = len({r["frame_time"] for r in rejected} | {c.frame_time for c in candidates})
         info["cuts"] = [round(t, 2) for t in sampler.cuts]
         manifest = build_manifest(info, job, posters, rejected, settings)
-        from .gallery import gallery_html, write_json
+        from .gallery import contact_sheet, gallery_html, write_json
         (stage / "index.html").write_text(gallery_html(manifest), encoding="utf-8")
+        sheet = contact_sheet(manifest, stage)
+        if sheet is not None:
+            cv2.imwrite(str(stage / "contact_sheet.jpg"), sheet, [cv2.IMWRITE_JPEG_QUALITY, 85])
         write_json(stage / "manifest.json", manifest)
         _publish_tree(stage, out)
     finally:

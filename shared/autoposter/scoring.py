@@ -104,10 +104,16 @@ def colourfulness(img: np.ndarray) -> float:
     return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
 
 
-def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None) -> dict:
-    """M12 aesthetics measure on the cropped image; ``subjects`` in crop pixels."""
+def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: int = 384) -> dict:
+    """M12 aesthetics measure on the cropped image; ``subjects`` in crop pixels.
+
+    Measured on a copy no larger than ``max_side`` (these are global statistics).
+    """
+    h, w = crop.shape[:2]
+    if max(h, w) > max_side:
+        k = max_side / max(h, w)
+        crop = cv2.resize(crop, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
     g = _gray(crop).astype(np.float32) / 255.0
-    h, w = g.shape[:2]
     mean = float(g.mean())
     clipped = float(((g < 0.02) | (g > 0.98)).mean())
     exposure = _clip01(1.0 - abs(mean - 0.48) / 0.4) * _clip01(1.0 - clipped / 0.25)
