@@ -1,0 +1,19 @@
+"""The Map's Catch: record why a frame failed (publish counts failures against the tolerated share)."""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from autoposter_aws import steps
+
+logger, metrics, tracer = Logger(), Metrics(), Tracer()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context):
+    logger.append_keys(job_id=event["job_id"], frame=event["frame"]["index"])
+    out = steps.frame_failed(event)
+    logger.warning("frame failed", extra=out)
+    metrics.add_dimension(name="error", value=str(out["error"])[:200])
+    metrics.add_metric(name="FramesFailed", unit=MetricUnit.Count, value=1)
+    return out

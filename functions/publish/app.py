@@ -1,0 +1,27 @@
+"""S5 / M14: score, choose and publish to the CDN bucket; manifest last (all or nothing)."""
+from collections import Counter
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from autoposter.settings import Settings
+from autoposter_aws import steps
+from autoposter_aws.config import Config
+
+logger, metrics, tracer = Logger(), Metrics(), Tracer()
+CFG, SETTINGS = Config.from_env(), Settings.from_env()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context):
+    logger.append_keys(job_id=event["job_id"])
+    out = steps.publish(event, CFG, SETTINGS)
+    logger.info("published", extra=out)
+    metrics.add_metric(name="PostersPublished", unit=MetricUnit.Count, value=out["posters"])
+    for reason, n in Counter(out.get("rejected_reasons", {})).items():
+        with single_metric(name="FramesRejected", unit=MetricUnit.Count, value=n,
+                           namespace=metrics.namespace) as m:
+            m.add_dimension(name="reason", value=reason)
+    return out
