@@ -25,7 +25,7 @@ def handler(event: S3Event, context):
         logger.append_keys(bucket=record.s3.bucket.name, key=key)
         r = steps.extract(record.s3.bucket.name, key, obj.etag, CFG, SETTINGS)
         logger.append_keys(job_id=r["job_id"])
-        logger.info("extract", extra=r)
+        logger.info("extract", extra={"result": r})
         if r["status"] == "rejected":
             metrics.add_metric(name="VideosRejected", unit=MetricUnit.Count, value=1)
         else:

@@ -13,7 +13,7 @@ logger, metrics, tracer = Logger(), Metrics(), Tracer()
 def handler(event: dict, context):
     logger.append_keys(job_id=event["job_id"], frame=event["frame"]["index"])
     out = steps.frame_failed(event)
-    logger.warning("frame failed", extra=out)
+    logger.warning("frame failed", extra={"result": out})
     metrics.add_dimension(name="error", value=str(out["error"])[:200])
     metrics.add_metric(name="FramesFailed", unit=MetricUnit.Count, value=1)
     return out

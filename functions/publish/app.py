@@ -18,7 +18,7 @@ CFG, SETTINGS = Config.from_env(), Settings.from_env()
 def handler(event: dict, context):
     logger.append_keys(job_id=event["job_id"])
     out = steps.publish(event, CFG, SETTINGS)
-    logger.info("published", extra=out)
+    logger.info("published", extra={"result": out})
     metrics.add_metric(name="PostersPublished", unit=MetricUnit.Count, value=out["posters"])
     for reason, n in Counter(out.get("rejected_reasons", {})).items():
         with single_metric(name="FramesRejected", unit=MetricUnit.Count, value=n,

@@ -1,0 +1,52 @@
+"""Write events/*.json: one event per function for `sam local invoke` (and tests/test_handlers.py).
+
+They describe one upload, ``uploads/My Vidéo 01.mp4`` (URL-encoded in the S3 event,
+as S3 sends it), to a stack deployed with BucketPrefix=autoposter in account
+123456789012, us-east-1. The later events follow the keys extract_frames writes.
+
+    python scripts/make_events.py
+"""
+import json
+import sys
+from pathlib import Path
+from urllib.parse import quote_plus
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "shared"))
+from autoposter_aws.steps import job_id_for  # noqa: E402
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+INPUT, WORK = f"autoposter-input-{ACCOUNT}-{REGION}", f"autoposter-work-{ACCOUNT}-{REGION}"
+KEY, ETAG = "uploads/My Vidéo 01.mp4", "5f3c8a3d2b7e4c1f9a0b6d8e7c6a5b4d"
+
+
+def main() -> None:
+    job = job_id_for(INPUT, KEY, ETAG)
+    frame = {"index": 0, "time": 0.0, "key": f"jobs/{job}/frames/000000.jpg", "after_cut": False}
+    base = {"job_id": job, "work_bucket": WORK, "frame": frame}
+    events = {
+        "extract_frames": {"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
+            "eventTime": "2026-11-24T10:00:00.000Z", "eventName": "ObjectCreated:Put",
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "upload",
+                   "bucket": {"name": INPUT, "arn": f"arn:aws:s3:::{INPUT}", "ownerIdentity": {"principalId": "A"}},
+                   "object": {"key": quote_plus(KEY, safe="/"), "size": 4029594, "eTag": ETAG,
+                              "sequencer": "0062E99A88DC407460"}}}]},
+        "detect": base,
+        "crop": {**base, "detect_key": f"jobs/{job}/detect/000000.json", "faces": 1},
+        "compose": {**base, "detect_key": f"jobs/{job}/detect/000000.json", "faces": 1,
+                    "crop_key": f"jobs/{job}/crop/000000.json", "passed": 5},
+        "frame_failed": {**base, "error": {"Error": "InjectedFault", "Cause": json.dumps(
+            {"errorType": "InjectedFault", "errorMessage": "injected detect failure for frame 0",
+             "stackTrace": []})}},
+        "publish": {"job_id": job, "work_bucket": WORK},
+    }
+    out = ROOT / "events"
+    out.mkdir(exist_ok=True)
+    for name, ev in events.items():
+        (out / f"{name}.json").write_text(json.dumps(ev, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {len(events)} events for job {job}")
+
+
+if __name__ == "__main__":
+    main()

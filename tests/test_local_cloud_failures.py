@@ -1,0 +1,56 @@
+"""The serverless flow when things go wrong: a failing frame, every frame failing, a non-video upload.
+
+Each test runs its own local cloud (moto in process + the Lambda API server), so the
+fault-injection setting of one cannot leak into another.
+"""
+import json
+
+import cv2
+import numpy as np
+
+from autoposter_aws.local_cloud import LocalCloud
+from conftest import photo, write_video
+
+
+def small_video(tmp_path):
+    shots = [photo("astronaut"), photo("grace_hopper"), photo("coffee")]
+    frames = []
+    for img in shots:
+        img = cv2.resize(img, (480, 480))
+        for i in range(12):
+            frames.append(np.roll(img, i * 2, axis=1))
+    return write_video(tmp_path / "small clip.mp4", frames, fps=8)
+
+
+def test_one_failing_frame_still_publishes(tmp_path):
+    with LocalCloud({"FAULT_INJECT_DETECT": "0", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
+        started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/a b.mp4"))["results"][0]
+        d = cloud.wait(started["execution_arn"])
+        assert d["status"] == "SUCCEEDED", d.get("cause")
+        m = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["cdn"],
+                                           Key=f"videos/{started['job_id']}/manifest.json")["Body"].read())
+        assert m["failed_frames"] == 1 and m["posters"]
+        assert any(r["reason"].startswith("failed: InjectedFault") for r in m["rejected"])
+        assert ("frame_failed", True) in cloud.server.calls
+
+
+def test_every_frame_failing_fails_the_execution_and_publishes_nothing(tmp_path):
+    with LocalCloud({"FAULT_INJECT_DETECT": "all", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
+        started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/all-fail.mp4"))["results"][0]
+        d = cloud.wait(started["execution_arn"])
+        assert d["status"] == "FAILED"
+        assert "frames failed" in d.get("cause", "") and "InjectedFault" in d.get("cause", "")
+        assert cloud.published(started["job_id"]) == []
+
+
+def test_upload_that_is_not_a_video(tmp_path):
+    bad = tmp_path / "report.mp4"
+    bad.write_text("quarterly numbers\n" * 200)
+    with LocalCloud() as cloud:
+        r = cloud.deliver(cloud.upload(bad, "in/report.mp4"))["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Video::Unreadable"
+        err = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["work"], Key=f"errors/{r['job_id']}.json")
+                         ["Body"].read())
+        assert err["key"] == "in/report.mp4" and "not a video" in err["message"]
+        assert cloud.executions() == []
+        assert cloud.s3.list_objects_v2(Bucket=cloud.buckets["cdn"]).get("KeyCount", 0) == 0
