@@ -4,6 +4,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from autoposter.cropping import SCENARIOS
 from autoposter_aws.local_cloud import LocalCloud
