@@ -1,4 +1,5 @@
-"""The serverless flow when things go wrong: a failing frame, every frame failing, a non-video upload.
+"""The serverless flow in its other cases: the Distributed Map, a failing frame, every frame
+failing, a non-video upload.
 
 Each test runs its own local cloud (moto in process + the Lambda API server), so the
 fault-injection setting of one cannot leak into another.
@@ -54,3 +55,15 @@ def test_upload_that_is_not_a_video(tmp_path):
         assert err["key"] == "in/report.mp4" and "not a video" in err["message"]
         assert cloud.executions() == []
         assert cloud.s3.list_objects_v2(Bucket=cloud.buckets["cdn"]).get("KeyCount", 0) == 0
+
+
+def test_long_videos_take_the_distributed_map_with_an_s3_item_reader(tmp_path):
+    with LocalCloud({"INLINE_MAP_LIMIT": "2", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
+        started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/long.mp4"))["results"][0]
+        assert started["frames"] > 2
+        d = cloud.wait(started["execution_arn"])
+        assert d["status"] == "SUCCEEDED", d.get("cause")
+        assert json.loads(d["input"])["mode"] == "distributed" and "frames" not in json.loads(d["input"])
+        names = [n for n, ok in cloud.server.calls]
+        assert names.count("detect") == started["frames"] and names[-1] == "publish"
+        assert json.loads(d["output"])["posters"] >= 1
