@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
 
@@ -43,6 +45,14 @@ def p95(xs):
 
 
 def peak_rss_mb() -> float:
+    """Peak resident memory of this process. VmHWM, not ru_maxrss: ru_maxrss survives exec,
+    so a child started from a big parent would report the parent's peak."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -50,3 +60,16 @@ def resize_to_height(img, height: int):
     import cv2
     h, w = img.shape[:2]
     return cv2.resize(img, (round(w * height / h), height), interpolation=cv2.INTER_CUBIC)
+
+
+def at_res(img: np.ndarray, height: int) -> np.ndarray:
+    """Scale to ``height`` and pad/crop to 16:9 so every resolution is the standard frame size."""
+    width = round(height * 16 / 9)
+    r = resize_to_height(img, height)
+    if r.shape[1] >= width:
+        x = (r.shape[1] - width) // 2
+        return np.ascontiguousarray(r[:, x:x + width])
+    pad = np.zeros((height, width, 3), np.uint8)
+    x = (width - r.shape[1]) // 2
+    pad[:, x:x + r.shape[1]] = r
+    return pad

@@ -150,6 +150,10 @@ class LocalCloud:
         from . import storage
         storage.client.cache_clear()
         self.s3 = boto3.client("s3", region_name=REGION)
+        from collections import Counter
+        self.s3_calls: Counter = Counter()      # S3 requests made by the functions, by operation (for costing)
+        storage.s3().meta.events.register(
+            "before-call.s3", lambda model, **kw: self.s3_calls.update([model.name]))
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         for b in self.buckets.values():
             self.s3.create_bucket(Bucket=b)
@@ -207,6 +211,17 @@ class LocalCloud:
     def deliver(self, event: dict) -> dict:
         """Invoke extract_frames with the S3 event (as S3's asynchronous invocation would)."""
         return self.handlers["extract_frames"](event, Context("extract_frames"))
+
+    def transitions(self, execution_arn: str) -> int:
+        """State transitions of an execution (what Standard workflows are billed by)."""
+        events, token = [], None
+        while True:
+            kw = {"nextToken": token} if token else {}
+            page = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **kw)
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                return sum(1 for e in events if e["type"].endswith("StateEntered"))
 
     def executions(self) -> list[dict]:
         return self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]

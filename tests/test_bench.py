@@ -1,0 +1,54 @@
+"""The benchmark's own parts: labelled frames, the peers' crops and the quality measures."""
+import sys
+
+import pytest
+
+from autoposter.cropping import SCENARIOS
+from autoposter.geometry import Box
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT))
+from bench.labelled import composites, sample_video_frames  # noqa: E402
+from bench.peers import OpenCVFaces, SmartCropPy, centre_crop  # noqa: E402
+from bench.run import crop_quality, face_kept, layout_quality  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def items():
+    return composites(n=6) + sample_video_frames()[:4]
+
+
+def test_labelled_faces_lie_inside_their_frames(items):
+    assert sum(len(it.faces) for it in items) >= 8
+    for it in items:
+        h, w = it.image.shape[:2]
+        for f in it.faces:
+            assert Box(0, 0, w, h).contains(f, tol=2), it.name
+
+
+def test_ground_truth_matches_what_mtcnn_finds_on_the_sample_video(detector, items):
+    hits = 0
+    for it in (i for i in items if i.name.startswith("sample") and i.faces):
+        found = [f.box for f in detector.detect(it.image)]
+        for gt in it.faces:
+            hits += any(face_kept(gt, b) > 0.5 or face_kept(b, gt) > 0.5 for b in found)
+    assert hits >= 3
+
+
+@pytest.mark.parametrize("peer", [centre_crop, OpenCVFaces(), SmartCropPy()], ids=["centre", "opencv", "smartcrop"])
+def test_peers_return_full_windows_of_the_target_aspect(items, peer):
+    img = items[0].image
+    h, w = img.shape[:2]
+    for sc in SCENARIOS.values():
+        b = peer(img, sc.aspect, (sc.width, sc.height))
+        assert Box(0, 0, w, h).contains(b, tol=1)
+        assert abs(b.w / b.h - sc.aspect) < 0.02 or b.w == w and b.h == h
+
+
+def test_quality_measures_rank_a_face_blind_crop_below_ours(detector, items):
+    from autoposter.settings import Settings
+    s = Settings.from_env()
+    q = crop_quality(items, detector, s, {"centre": centre_crop})
+    assert q["autoposter"]["story"]["mean_face_area_kept"] >= q["centre"]["story"]["mean_face_area_kept"]
+    lq = layout_quality(items, detector, s)
+    assert lq["autoposter"]["share_overlapping_a_face"] <= lq["default_spot"]["share_overlapping_a_face"]
