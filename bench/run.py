@@ -262,21 +262,23 @@ def face_kept(face: Box, crop: Box) -> float:
     return (i.area / face.area) if i and face.area else 0.0
 
 
-def crop_quality(items, detector, settings, peers) -> dict:
+def analyse(items, detector, settings) -> list:
+    """autoposter's view of each labelled frame with faces: (item, detected face boxes, salient region)."""
+    return [(it, [f.box for f in detector.detect(it.image)], saliency_map(it.image, settings.saliency).region)
+            for it in items if it.faces]
+
+
+def crop_quality(analysed, settings, peers) -> dict:
     methods = {"autoposter": None, **peers}
     res = {m: {a: {"groups_ok": 0, "groups_n": 0, "one_ok": 0, "area": [], "frames": 0} for a in SCENARIOS}
            for m in methods}
-    for it in items:
-        if not it.faces:
-            continue
+    for it, faces, sal in analysed:
         h, w = it.image.shape[:2]
-        faces = detector.detect(it.image)
-        sal = saliency_map(it.image, settings.saliency).region
         gt_groups = group_faces(it.faces, settings.crop.dilation)
         for sname, sc in SCENARIOS.items():
             for m, fn in methods.items():
                 if fn is None:
-                    crop, _, _ = plan_crop(w, h, sc, [f.box for f in faces], sal, settings.crop)
+                    crop, _, _ = plan_crop(w, h, sc, faces, sal, settings.crop)
                 else:
                     crop = fn(it.image, sc.aspect, (sc.width, sc.height))
                 r = res[m][sname]
@@ -299,25 +301,21 @@ def crop_quality(items, detector, settings, peers) -> dict:
     return out
 
 
-def layout_quality(items, detector, settings) -> dict:
+def layout_quality(analysed, settings) -> dict:
     """The streaming template's title: ours (M8 placement) vs the template's default spot
     (bottom-centre of its placement region), on our own crops; faces are the hand-boxed ones."""
     tpl = load_template("streaming")
     title = next(ly for ly in tpl.layers if ly.name == "title")
     acc = {k: {"overlap": [], "saliency": [], "gradient": []} for k in ("autoposter", "default_spot")}
-    for it in items:
-        if not it.faces:
-            continue
+    for it, faces, sal in analysed:
         h, w = it.image.shape[:2]
-        faces = detector.detect(it.image)
-        sal = saliency_map(it.image, settings.saliency).region
         for sname in ("story", "landscape", "feed"):
             sc = SCENARIOS[sname]
-            crop, _, _ = plan_crop(w, h, sc, [f.box for f in faces], sal, settings.crop)
+            crop, _, _ = plan_crop(w, h, sc, faces, sal, settings.crop)
             x, y, cw, ch = (int(v) for v in crop.to_list(None))
             canvas = cv2.resize(it.image[y:y + ch, x:x + cw], (sc.width, sc.height), interpolation=cv2.INTER_AREA)
             area = Box(0, 0, sc.width, sc.height)
-            det = [b for b in (to_poster_space(f.box, crop, sc).intersection(area) for f in faces) if b]
+            det = [b for b in (to_poster_space(f, crop, sc).intersection(area) for f in faces) if b]
             gt = [b for b in (to_poster_space(f, crop, sc).intersection(area) for f in it.faces) if b]
             smap = saliency_map(canvas, settings.saliency)
             salmap = smap.full(sc.width, sc.height)
@@ -480,9 +478,10 @@ def main(argv=None) -> int:
     r["labelled"] = {"composites": sum(1 for it in comp if it.faces), "sample": sum(1 for it in sample if it.faces),
                      "frames_with_faces": len(items)}
     step("crop quality")
-    r["crop_quality"] = crop_quality(items, detector, settings, peers)
+    analysed = analyse(items, detector, settings)
+    r["crop_quality"] = crop_quality(analysed, settings, peers)
     step("layout quality")
-    r["layout_quality"] = layout_quality(items, detector, settings)
+    r["layout_quality"] = layout_quality(analysed, settings)
     r["behind"] = behind(r)
     r["seconds"] = round(time.perf_counter() - t_all, 1)
     out = Path(args.out)

@@ -10,7 +10,7 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT))
 from bench.labelled import composites, sample_video_frames  # noqa: E402
 from bench.peers import OpenCVFaces, SmartCropPy, centre_crop  # noqa: E402
-from bench.run import crop_quality, face_kept, layout_quality  # noqa: E402
+from bench.run import analyse, crop_quality, face_kept, layout_quality  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def test_peers_return_full_windows_of_the_target_aspect(items, peer):
 def test_quality_measures_rank_a_face_blind_crop_below_ours(detector, items):
     from autoposter.settings import Settings
     s = Settings.from_env()
-    q = crop_quality(items, detector, s, {"centre": centre_crop})
+    analysed = analyse(items, detector, s)
+    q = crop_quality(analysed, s, {"centre": centre_crop})
     assert q["autoposter"]["story"]["mean_face_area_kept"] >= q["centre"]["story"]["mean_face_area_kept"]
-    lq = layout_quality(items, detector, s)
+    lq = layout_quality(analysed, s)
     assert lq["autoposter"]["share_overlapping_a_face"] <= lq["default_spot"]["share_overlapping_a_face"]

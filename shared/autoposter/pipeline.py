@@ -150,6 +150,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     """M4–M7 crop per scenario, then M10–M12 scores and gates."""
     s = settings.score
     boxes = [f.box for f in fr.faces]
+    expr_of: dict[int, float] = {}          # a face's expression does not depend on the scenario
     out = []
     for name in scenarios:
         sc = SCENARIOS[name]
@@ -157,11 +158,15 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         x, y, w, h = (int(v) for v in window.to_list(None))
         crop = image[y:y + h, x:x + w]
         sharp = scoring.sharpness(crop, s.sharpness_half)
-        inside = [f for f in fr.faces if _face_inside(f.box, window)]
+        inside = [i for i, f in enumerate(fr.faces) if _face_inside(f.box, window)]
         expr = None
         if inside:
-            parts = [scoring.expression(image, f.box, f.landmarks, f.confidence)["score"] for f in inside]
-            areas = [f.box.area for f in inside]
+            for i in inside:
+                if i not in expr_of:
+                    f = fr.faces[i]
+                    expr_of[i] = scoring.expression(image, f.box, f.landmarks, f.confidence)["score"]
+            parts = [expr_of[i] for i in inside]
+            areas = [fr.faces[i].box.area for i in inside]
             expr = float(np.average(parts, weights=areas))
         subjects = [b.shift(-x, -y) for b in ([group] if group else ([fr.salient] if fr.salient else []))]
         aest = scoring.aesthetics(crop, subjects)

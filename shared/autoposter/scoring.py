@@ -68,11 +68,19 @@ def _patch(g: np.ndarray, cx: float, cy: float, rw: float, rh: float) -> np.ndar
 
 
 def expression(frame: np.ndarray, face_box: Box, landmarks, confidence: float = 1.0) -> dict:
-    """M11 measure for one face; returns the parts and ``score`` in [0, 1]."""
-    g = _gray(frame).astype(np.float32)
+    """M11 measure for one face; returns the parts and ``score`` in [0, 1].
+
+    Works on the face's neighbourhood only (the box grown by a quarter each side), so
+    its cost does not grow with the frame size.
+    """
     if len(landmarks) < 5:
         return {"score": _clip01(confidence * 0.5)}
-    (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = landmarks[:5]
+    H, W = frame.shape[:2]
+    x0, y0 = int(max(0, face_box.x - face_box.w / 4)), int(max(0, face_box.y - face_box.h / 4))
+    x1, y1 = int(min(W, face_box.x2 + face_box.w / 4)) + 1, int(min(H, face_box.y2 + face_box.h / 4)) + 1
+    g = _gray(frame[y0:y1, x0:x1]).astype(np.float32)
+    face_box = face_box.shift(-x0, -y0)
+    (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = ((x - x0, y - y0) for x, y in landmarks[:5])
     eye_d = max(1.0, math.hypot(rx - lx, ry - ly))
     face = _patch(g, *face_box.center, face_box.w / 2, face_box.h / 2)
     face_std = float(face.std()) + 1e-3 if face.size else 1.0

@@ -1,0 +1,54 @@
+"""The per-frame steps chained: analyze → score_crops → select (with M13 feedback) → render."""
+import numpy as np
+
+from autoposter.cropping import SCENARIOS
+from autoposter.faces import Face
+from autoposter.geometry import Box
+from autoposter.pipeline import Candidate, FrameResult, Job, job_scenarios, render_poster, score_crops, select
+from autoposter.settings import Settings
+from autoposter.templates import load
+from conftest import photo
+
+
+def test_candidates_round_trip_through_json(detector):
+    img = photo("astronaut")
+    s = Settings.from_env()
+    from autoposter.pipeline import analyze_frame
+    fr = analyze_frame(img, detector, s, 1.5, 7)
+    assert FrameResult.from_dict(fr.to_dict()).to_dict() == fr.to_dict()
+    cands = score_crops(img, fr, list(SCENARIOS), s)
+    assert [c.scenario for c in cands] == list(SCENARIOS)
+    for c in cands:
+        assert Candidate.from_dict(c.to_dict()).to_dict() == c.to_dict()
+        assert c.scores["expression"] is not None          # the face is inside every crop
+        assert c.crop.contains(fr.faces[0].box, tol=1)
+
+
+def _cand(t, total, seed):
+    rng = np.random.default_rng(seed)
+    return Candidate(t, int(t * 10), "feed", Box(0, 0, 100, 100), None, [], None,
+                     {"sharpness": 0.5, "expression": None, "aesthetics": 0.5, "total": total},
+                     int(rng.integers(0, 2 ** 62)))
+
+
+def test_feedback_reorders_the_choice():
+    tpl = load("minimal")
+    cands = [_cand(1.0, 0.80, 1), _cand(2.0, 0.75, 2), _cand(3.0, 0.70, 3)]
+    s = Settings.from_env(**{"score.top_k": 1})
+    assert select(cands, [tpl], ["feed"], s)[("minimal", "feed")][0].frame_time == 1.0
+    feedback = {"feed@3.0": {"ctr": 0.12, "retention": 0.9}, "feed@1.0": {"ctr": 0.0, "retention": 0.1}}
+    assert select(cands, [tpl], ["feed"], s, feedback)[("minimal", "feed")][0].frame_time == 3.0
+
+
+def test_job_scenarios_and_render_in_poster_space():
+    tpl = load("streaming")
+    assert job_scenarios(Job(), [tpl]) == list(SCENARIOS)
+    assert job_scenarios(Job(scenarios=("cover", "feed")), [tpl]) == ["feed", "cover"]
+    img = np.full((480, 854, 3), 120, np.uint8)
+    face = Face(Box(600, 100, 80, 100), 0.99, ())
+    c = Candidate(0.0, 0, "story", Box(500, 0, 270, 480), face.box, [face.box], None,
+                  {"sharpness": 1, "expression": 1, "aesthetics": 1, "total": 1}, 0)
+    poster, placements, mapped = render_poster(img, c, tpl, {"title": "T", "search_text": "s"})
+    assert poster.shape == (1920, 1080, 3)
+    k = 1080 / 270
+    assert mapped["faces"][0] == Box((600 - 500) * k, 100 * k, 80 * k, 100 * k)
