@@ -156,7 +156,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         sc = SCENARIOS[name]
         window, group, _ = plan_crop(fr.width, fr.height, sc, boxes, fr.salient, settings.crop)
         x, y, w, h = (int(v) for v in window.to_list(None))
-        crop = image[y:y + h, x:x + w]
+        crop = scoring.downscale(image[y:y + h, x:x + w], 512)    # every measure below works at ≤ 512 px
         sharp = scoring.sharpness(crop, s.sharpness_half)
         inside = [i for i, f in enumerate(fr.faces) if _face_inside(f.box, window)]
         expr = None
@@ -168,7 +168,8 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
             parts = [expr_of[i] for i in inside]
             areas = [fr.faces[i].box.area for i in inside]
             expr = float(np.average(parts, weights=areas))
-        subjects = [b.shift(-x, -y) for b in ([group] if group else ([fr.salient] if fr.salient else []))]
+        k = crop.shape[1] / w
+        subjects = [b.shift(-x, -y).scale(k) for b in ([group] if group else ([fr.salient] if fr.salient else []))]
         aest = scoring.aesthetics(crop, subjects)
         tot = scoring.total(sharp, aest["score"], expr, s)
         scores = {"sharpness": round(sharp, 4), "expression": None if expr is None else round(expr, 4),

@@ -41,13 +41,17 @@ def _gray(img: np.ndarray) -> np.ndarray:
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
 
 
+def downscale(img: np.ndarray, max_side: int) -> np.ndarray:
+    """A copy no larger than ``max_side`` (INTER_AREA), or ``img`` itself when it already is."""
+    h, w = img.shape[:2]
+    if max(h, w) <= max_side:
+        return img
+    k = max_side / max(h, w)
+    return cv2.resize(img, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+
+
 def laplacian_variance(img: np.ndarray, max_side: int = 512) -> float:
-    g = _gray(img)
-    h, w = g.shape[:2]
-    if max(h, w) > max_side:
-        k = max_side / max(h, w)
-        g = cv2.resize(g, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-    return float(cv2.Laplacian(g, cv2.CV_64F).var())
+    return float(cv2.Laplacian(_gray(downscale(img, max_side)), cv2.CV_64F).var())
 
 
 def sharpness(img: np.ndarray, half: float = 120.0) -> float:
@@ -118,9 +122,7 @@ def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: in
     Measured on a copy no larger than ``max_side`` (these are global statistics).
     """
     h, w = crop.shape[:2]
-    if max(h, w) > max_side:
-        k = max_side / max(h, w)
-        crop = cv2.resize(crop, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    crop = downscale(crop, max_side)
     g = _gray(crop).astype(np.float32) / 255.0
     mean = float(g.mean())
     clipped = float(((g < 0.02) | (g > 0.98)).mean())
