@@ -158,6 +158,9 @@ def main(argv=None) -> int:
     except AutoposterError as exc:
         print(f"autoposter: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:                   # e.g. --out names a file, or the disk is full
+        print(f"autoposter: IO::Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("autoposter: interrupted", file=sys.stderr)
         return 130

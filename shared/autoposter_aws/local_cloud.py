@@ -259,9 +259,11 @@ class LocalCloud:
 
 def main(args) -> int:
     """``autoposter local-cloud VIDEO --out DIR``: upload, run the state machine, download the set."""
+    import logging
     import sys
 
-    env = {}
+    logging.getLogger("moto").setLevel(logging.ERROR)     # the interpreter's notes on unsupported fields
+    env = {"POWERTOOLS_METRICS_DISABLED": "true"}         # EMF lines would bury the summary
     if args.template:
         env["TEMPLATES"] = args.template
     if args.scenario:
