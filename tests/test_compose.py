@@ -74,3 +74,17 @@ def test_empty_field_layers_are_skipped(tmp_path):
     tpl = parse(doc, tmp_path, "t.json")
     _, placements = compose(np.zeros((1080, 1080, 3), np.uint8), tpl, "feed", {}, [], None)
     assert placements == []
+
+
+def test_long_titles_are_cut_with_an_ellipsis_not_shrunk_away():
+    from autoposter.compose import fit_text
+    from autoposter.templates import FONTS
+    long = "The extraordinary and thoroughly documented life of a computing pioneer " * 4
+    font, lines = fit_text(long, str(FONTS["latin"]), 600, 120, 2)
+    assert len(lines) <= 2 and lines[-1].endswith("…")
+    assert font.size >= 120 / 2 / 1.18 * 0.45 - 1
+    assert all(font.getlength(line) <= 600 for line in lines)
+    short_font, short = fit_text("Pioneers", str(FONTS["latin"]), 600, 120, 2)
+    assert short == ["Pioneers"] and short_font.size > font.size
+    cjk_font, cjk = fit_text("计算机先驱" * 20, str(FONTS["cjk"]), 400, 100, 2)
+    assert cjk[-1].endswith("…") and all(cjk_font.getlength(line) <= 400 for line in cjk)

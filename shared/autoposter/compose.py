@@ -107,17 +107,47 @@ def wrap(text: str, font, max_w: int, max_lines: int) -> list[str] | None:
     return lines
 
 
+def _ellipsize(text: str, font, max_w: int, max_lines: int) -> list[str]:
+    """Greedy wrap into ``max_lines``; the last line ends in "…" if text is left over."""
+    lines, cur = [], ""
+    toks = _tokens(text)
+    for i, tok in enumerate(toks):
+        if font.getlength((cur + tok).rstrip()) <= max_w or not cur:
+            cur += tok
+            continue
+        lines.append(cur.rstrip())
+        cur = tok
+        if len(lines) == max_lines:
+            cur = ""
+            break
+    if cur:
+        lines.append(cur.rstrip())
+    lines = lines[:max_lines]
+    if "".join(lines).replace(" ", "") != text.replace(" ", "") or font.getlength(lines[-1]) > max_w:
+        last = lines[-1]
+        while last and font.getlength(last + "…") > max_w:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "…"
+    return lines
+
+
 def fit_text(text: str, font_path: str, box_w: int, box_h: int, max_lines: int = 2):
-    """Largest font size whose wrapped text fits ``box_w × box_h``; returns (font, lines)."""
+    """Largest font size whose wrapped text fits ``box_w × box_h``; returns (font, lines).
+
+    Sizes go down to about 45 % of the box's line height; text that still does not
+    fit is cut with an ellipsis rather than shrunk into illegibility.
+    """
     size = max(6, int(box_h * 0.8))
-    while size >= 6:
+    min_size = max(6, int(box_h / max_lines / 1.18 * 0.45))
+    while size >= min_size:
         font = _font(font_path, size)
         lines = wrap(text, font, box_w, max_lines)
         if lines is not None and len(lines) * size * 1.18 <= box_h:
             return font, lines
         size = int(size * 0.92) if size > 14 else size - 1
-    font = _font(font_path, 6)
-    return font, [text[: max(1, box_w // 4)]]
+    font = _font(font_path, min_size)
+    fit_lines = max(1, min(max_lines, int(box_h / (min_size * 1.18))))
+    return font, _ellipsize(text, font, box_w, fit_lines)
 
 
 @functools.lru_cache(maxsize=64)
