@@ -67,3 +67,30 @@ def test_long_videos_take_the_distributed_map_with_an_s3_item_reader(tmp_path):
         names = [n for n, ok in cloud.server.calls]
         assert names.count("detect") == started["frames"] and names[-1] == "publish"
         assert json.loads(d["output"])["posters"] >= 1
+
+
+def test_feedback_stored_for_a_job_changes_the_next_ranking(tmp_path):
+    """M13: click-through stored in the work bucket re-ranks when the execution is rerun."""
+    with LocalCloud({"TEMPLATES": "minimal", "SCENARIOS": "feed", "AUTOPOSTER_SCORE_TOP_K": "1",
+                     "AUTOPOSTER_SCORE_FEEDBACK_WEIGHT": "0.6"}) as cloud:
+        started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/fb.mp4"))["results"][0]
+        job = started["job_id"]
+        d1 = cloud.wait(started["execution_arn"])
+        assert d1["status"] == "SUCCEEDED"
+        key = f"videos/{job}/manifest.json"
+        first = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=key)["Body"].read())
+        top = first["posters"][0]["frame_time"]
+        results = [json.loads(cloud.s3.get_object(Bucket=cloud.buckets["work"], Key=k)["Body"].read())
+                   for k in cloud._keys(cloud.buckets["work"], f"jobs/{job}/results/")]
+        others = sorted({c["frame_time"] for r in results for c in r["candidates"]
+                         if c["rejected"] is None and abs(c["frame_time"] - top) > 1.5})
+        assert others, "the clip should offer another acceptable frame"
+        clicked = others[0]
+        feedback = {f"feed@{top:.1f}": {"ctr": 0.0, "retention": 0.05},
+                    f"feed@{clicked:.1f}": {"ctr": 0.15, "retention": 0.95}}
+        cloud.s3.put_object(Bucket=cloud.buckets["work"], Key=f"feedback/{job}.json", Body=json.dumps(feedback))
+        rerun = cloud.sfn.start_execution(stateMachineArn=cloud.state_machine_arn, name=job + "-fb",
+                                          input=d1["input"])
+        assert cloud.wait(rerun["executionArn"])["status"] == "SUCCEEDED"
+        second = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=key)["Body"].read())
+        assert second["posters"][0]["frame_time"] == clicked

@@ -11,6 +11,8 @@ Work bucket layout, per job (``job_id`` = execution name, from bucket, key and E
     jobs/{job_id}/results/{i}.json    per-frame outcome: ok + candidates, or the failure's cause
     jobs/{job_id}/result.json         what publish did
     errors/{job_id}.json              an upload that could not be read (nothing is published)
+    feedback/{job_id}.json            M13: {"<scenario>@<frame_time>": {"ctr": …, "retention": …}},
+                                      blended into the ranking the next time publish runs
 
 CDN bucket, per job: ``videos/{job_id}/…jpg``, ``index.html``, then ``manifest.json`` last.
 """
@@ -251,7 +253,9 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
                 poster_keys[(tname, c.scenario, c.frame_index)] = p["key"]
                 layers[(tname, c.scenario, c.frame_index)] = p["layers"]
     rejected.sort(key=lambda r: r["frame_time"])
-    chosen = select(cands, templates, scen, settings)
+    fkey = f"feedback/{job_id}.json"
+    feedback = storage.get_json(bucket, fkey) if storage.exists(bucket, fkey) else None
+    chosen = select(cands, templates, scen, settings, feedback)
     posters = []
     by_name = {t.name: t for t in templates}
     prefix = f"videos/{job_id}/"
