@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
 cv2.setNumThreads(1)
 
-from autoposter.cropping import SCENARIOS, CropSettings, group_faces, plan_crop  # noqa: E402
+from autoposter.cropping import SCENARIOS, group_faces, plan_crop  # noqa: E402
 from autoposter.faces import FaceDetector  # noqa: E402
 from autoposter.geometry import Box  # noqa: E402
 from autoposter.layout import free_box, region_px  # noqa: E402

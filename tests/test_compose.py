@@ -1,6 +1,6 @@
 """M8–M9 drawing: WCAG contrast, plates, CJK text, region layers, fixed aspect on the poster."""
-import json
 
+import cv2
 import numpy as np
 
 from autoposter.compose import WCAG_AA, choose_ink, compose, contrast, luminance
@@ -33,8 +33,6 @@ def test_streaming_poster_layers(detector):
     tpl = load("streaming")
     face = detector.detect(img)[0].box
     k = 1080 / 512
-    canvas = np.ascontiguousarray(np.kron(img, np.ones((1, 1, 1), np.uint8)))
-    import cv2
     canvas = cv2.resize(img, (1080, 1080))
     f = face.scale(k)
     poster, placements = compose(canvas, tpl, "feed", {"title": "Pioneers of Computing", "search_text": "pioneers"},

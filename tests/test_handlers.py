@@ -6,7 +6,6 @@ chain proves they match the keys the functions really write.
 import importlib.util
 import json
 import os
-import sys
 
 import boto3
 import pytest

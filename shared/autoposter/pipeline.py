@@ -23,7 +23,7 @@ from .cropping import SCENARIOS, Scenario, plan_crop
 from .compose import compose
 from .errors import SettingsError
 from .faces import Face, FaceDetector
-from .frames import FrameSampler, Rejection
+from .frames import FrameSampler
 from .geometry import Box
 from .saliency import saliency_map
 from .settings import Settings
