@@ -43,6 +43,15 @@ def test_upload_to_published_set(cloud_run):
         img = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
         assert (img.shape[1], img.shape[0]) == (p["width"], p["height"])
         assert p["layers"] and p["scores"]["total"] >= manifest["settings"]["total_min"]
+    # everything above went through moto's S3 API server over HTTP (signed); the bucket is private:
+    # an anonymous GET of the same manifest is refused
+    assert cloud.s3.meta.endpoint_url == cloud.s3_endpoint
+    from urllib.error import HTTPError
+    from urllib.parse import quote
+    from urllib.request import urlopen
+    with pytest.raises(HTTPError) as denied:
+        urlopen(f"{cloud.s3_endpoint}/{cloud.buckets['cdn']}/{quote(f'videos/{job}/manifest.json')}")
+    assert denied.value.code == 403
     page = cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=f"videos/{job}/index.html")["Body"].read().decode()
     assert page.count(f'href="{LINK}"') >= len(manifest["posters"])
     assert set(keys) == {f"videos/{job}/{p['path']}" for p in manifest["posters"]} | \

@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("--link")
     lc.add_argument("--template")
     lc.add_argument("--scenario")
+    lc.add_argument("--serve", action="store_true", help="keep the local S3 endpoint up after the run")
     lc.set_defaults(fn=cmd_local_cloud)
     return ap
 

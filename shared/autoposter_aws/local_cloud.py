@@ -2,7 +2,10 @@
 
 * S3 and Step Functions: moto, in process (``mock_aws``), with its ASL interpreter
   switched on (``stepfunctions.execute_state_machine``) — it executes the real
-  ``statemachine/posters.asl.json``.
+  ``statemachine/posters.asl.json``. The same backends are also served over HTTP by
+  moto's ``ThreadedMotoServer``, and ``AWS_ENDPOINT_URL_S3`` points every S3 client
+  (the handlers', the interpreter's ItemReader, the caller's) at it: S3 traffic goes
+  through a real S3 API endpoint that other tools (``aws --endpoint-url``) can use too.
 * Lambda: a small HTTP server that speaks the Lambda Invoke API
   (``POST /2015-03-31/functions/{name}/invocations``) and calls the real handlers in
   ``functions/*/app.py`` in this process, the way ``sam local start-lambda`` serves
@@ -146,6 +149,15 @@ class LocalCloud:
         self._set_env(base_env)
         self.mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self.mock.start()
+        import logging
+
+        from moto.server import ThreadedMotoServer
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+        self.moto_server.start()
+        host, port = self.moto_server.get_host_and_port()
+        self.s3_endpoint = f"http://{host}:{port}"
+        self._set_env({"AWS_ENDPOINT_URL_S3": self.s3_endpoint})
         import boto3
         from . import storage
         storage.client.cache_clear()
@@ -170,6 +182,7 @@ class LocalCloud:
 
     def __exit__(self, *exc):
         self.server.stop()
+        self.moto_server.stop()
         self.mock.stop()
         from . import storage
         storage.client.cache_clear()
@@ -273,7 +286,8 @@ def main(args) -> int:
     meta = {k: v.encode("ascii", "replace").decode() for k, v in meta.items()}   # S3 metadata is ASCII
     t0 = time.monotonic()
     with LocalCloud(env) as cloud:
-        print(f"local-cloud: moto S3 + Step Functions in process, Lambda API at {cloud.server.url}", file=sys.stderr)
+        print(f"local-cloud: moto S3 API at {cloud.s3_endpoint}, Step Functions in process, "
+              f"Lambda API at {cloud.server.url}", file=sys.stderr)
         event = cloud.upload(args.video, key, meta)
         started = cloud.deliver(event)["results"][0]
         if started["status"] == "rejected":
@@ -288,6 +302,14 @@ def main(args) -> int:
             return 1
         out = json.loads(d["output"])
         files = cloud.download(started["job_id"], args.out)
-    print(f"execution SUCCEEDED in {time.monotonic() - t0:.1f}s: {out['posters']} posters, {calls} Lambda "
-          f"invocations; {len(files)} files from s3://autoposter-cdn/videos/{started['job_id']}/ -> {args.out}")
+        print(f"execution SUCCEEDED in {time.monotonic() - t0:.1f}s: {out['posters']} posters, {calls} Lambda "
+              f"invocations; {len(files)} files from s3://autoposter-cdn/videos/{started['job_id']}/ -> {args.out}")
+        if getattr(args, "serve", False):
+            print(f"local-cloud: serving S3 at {cloud.s3_endpoint} until Ctrl-C "
+                  f"(aws --endpoint-url {cloud.s3_endpoint} s3 ls s3://autoposter-cdn --recursive)", file=sys.stderr)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
     return 0 if out["posters"] else 6
