@@ -24,8 +24,9 @@ def _rect(img, b, colour, t=2):
 
 
 def _label(img, text, org, colour):
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+    """Labels are drawn on the panels after they are scaled to the overlay's height."""
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 4, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.55, colour, 1, cv2.LINE_AA)
 
 
 def debug_overlay(frame, fr, cand, poster, placements, mapped, settings, height: int = 720) -> np.ndarray:
@@ -41,13 +42,12 @@ def debug_overlay(frame, fr, cand, poster, placements, mapped, settings, height:
     _rect(src, cand.group, YELLOW, t)
     _rect(src, fr.salient, MAGENTA, t)
     _rect(src, cand.crop, CYAN, t * 2)
-    _label(src, f"t={cand.frame_time:.1f}s {cand.scenario} total={cand.total:.2f}", (10, 24), WHITE)
-    _label(src, "faces", (10, 46), GREEN)
-    _label(src, "group", (70, 46), YELLOW)
-    _label(src, "salient", (135, 46), MAGENTA)
-    _label(src, "crop", (215, 46), CYAN)
+    src_labels = [(f"t={cand.frame_time:.1f}s {cand.scenario} total={cand.total:.2f}", (10, 24), WHITE)]
+    for i, (name, colour) in enumerate((("faces", GREEN), ("group", YELLOW), ("salient", MAGENTA), ("crop", CYAN))):
+        src_labels.append((name, (10 + 85 * i, 48), colour))
 
     dst = poster.copy()
+    dst_labels = []
     pt = max(2, poster.shape[1] // 300)
     for b in mapped["faces"]:
         _rect(dst, b, GREEN, pt)
@@ -59,13 +59,20 @@ def debug_overlay(frame, fr, cand, poster, placements, mapped, settings, height:
                 _rect(dst, m, RED, pt)
             _rect(dst, p.region, BLUE, pt)
             _rect(dst, p.box, ORANGE, pt * 2)
-            _label(dst, f"{p.name}: overlap={p.overlap:.0f}px var={p.variance:.0f}",
-                   (int(p.box.x) + 4, int(p.box.y) - 6 if p.box.y > 20 else int(p.box.y2) + 18), ORANGE)
+            dst_labels.append((f"{p.name}: overlap={p.overlap:.0f}px var={p.variance:.0f}",
+                               (p.box.x, p.box.y, p.box.y2), ORANGE))
         else:
             _rect(dst, p.box, WHITE, pt)
 
     def fit(img):
         k = height / img.shape[0]
-        return cv2.resize(img, (max(1, round(img.shape[1] * k)), height), interpolation=cv2.INTER_AREA)
+        return cv2.resize(img, (max(1, round(img.shape[1] * k)), height), interpolation=cv2.INTER_AREA), k
 
-    return np.hstack([fit(src), np.full((height, 8, 3), 40, np.uint8), fit(dst)])
+    left, _ = fit(src)
+    right, k = fit(dst)
+    for text, org, colour in src_labels:
+        _label(left, text, org, colour)
+    for text, (x, y1, y2), colour in dst_labels:
+        y = y1 * k - 8 if y1 * k > 24 else y2 * k + 20
+        _label(right, text, (int(x * k) + 4, int(y)), colour)
+    return np.hstack([left, np.full((height, 8, 3), 40, np.uint8), right])
