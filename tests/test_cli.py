@@ -53,7 +53,7 @@ def test_manifest_sizes_files_and_link(sample_run):
         assert (out / p["debug"]).is_file()
         assert set(p["scores"]) == {"sharpness", "expression", "aesthetics", "total"}
         assert p["scores"]["total"] >= m["settings"]["total_min"]
-        assert p["rank"] <= 3
+        assert p["rank"] <= 3 and p["link"] == "https://example.com/v/42"
     assert "https://example.com/v/42" in (out / "index.html").read_text()
     assert "template" in r.stdout and "manifest" in r.stdout          # summary table
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]

@@ -43,6 +43,7 @@ def test_upload_to_published_set(cloud_run):
         img = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
         assert (img.shape[1], img.shape[0]) == (p["width"], p["height"])
         assert p["layers"] and p["scores"]["total"] >= manifest["settings"]["total_min"]
+        assert p["link"] == LINK
     # everything above went through moto's S3 API server over HTTP (signed); the bucket is private:
     # an anonymous GET of the same manifest is refused
     assert cloud.s3.meta.endpoint_url == cloud.s3_endpoint

@@ -227,9 +227,9 @@ def render_poster(image: np.ndarray, cand: Candidate, tpl: Template, meta: dict)
     return poster, placements, {"faces": faces, "salient": sal, "group": group}
 
 
-def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: int) -> dict:
+def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: int, link: str = "") -> dict:
     sc = SCENARIOS[cand.scenario]
-    return {"path": path, "template": tpl.name, "scenario": cand.scenario, "rank": rank,
+    return {"path": path, "link": link, "template": tpl.name, "scenario": cand.scenario, "rank": rank,
             "width": sc.width, "height": sc.height, "frame_time": round(cand.frame_time, 3),
             "crop": cand.crop.to_list(None), "faces": [b.to_list() for b in cand.faces],
             "group": cand.group.to_list() if cand.group else None,
@@ -342,7 +342,7 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
                 dest = stage / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(dest), poster, [cv2.IMWRITE_JPEG_QUALITY, 90])
-                posters.append(poster_record(rel, by_name[tname], c, placements, rank))
+                posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link))
                 if debug:
                     from .overlay import debug_overlay
                     dbg = stage / "debug" / rel

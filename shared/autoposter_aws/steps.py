@@ -264,7 +264,7 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
         for rank, c in enumerate(picked, 1):
             rel = poster_name(tname, sname, rank, c.frame_time)
             plan.append((poster_keys[(tname, sname, c.frame_index)], prefix + rel))
-            rec = poster_record(rel, by_name[tname], c, [], rank)
+            rec = poster_record(rel, by_name[tname], c, [], rank, job.link)
             rec["layers"] = layers[(tname, sname, c.frame_index)]
             posters.append(rec)
     manifest = build_manifest(jobdoc["video"], job, posters, rejected, settings)
