@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import ROOT, median, peak_rss_mb, resize_to_height, sample_frames, timed  # noqa: E402
+from bench.common import ROOT, input_frames, median, ms, peak_rss_mb, resize_to_height  # noqa: E402
 
 
 def measure(frames, detector, settings, tpl):
@@ -24,16 +24,16 @@ def measure(frames, detector, settings, tpl):
     rows = {"detect": [], "saliency": [], "crop": [], "compose": []}
     scen = list(SCENARIOS)
     for img in frames:
-        faces, t = timed(detector.detect, img)
+        faces, t = ms(detector.detect, img)
         rows["detect"].append(t)
-        sal, t = timed(saliency_map, img, settings.saliency)
+        sal, t = ms(saliency_map, img, settings.saliency)
         rows["saliency"].append(t)
         h, w = img.shape[:2]
         fr = FrameResult(0.0, 0, w, h, faces, sal.region)
-        cands, t = timed(score_crops, img, fr, scen, settings)
+        cands, t = ms(score_crops, img, fr, scen, settings)
         rows["crop"].append(t)
         meta = {"title": "Pioneers of Computing", "search_text": "pioneers"}
-        _, t = timed(lambda: [render_poster(img, c, tpl, meta) for c in cands])
+        _, t = ms(lambda: [render_poster(img, c, tpl, meta) for c in cands])
         rows["compose"].append(t / len(cands))
     return {k: median(v) for k, v in rows.items()}
 
@@ -50,7 +50,7 @@ def main() -> None:
     settings = Settings.from_env()
     detector = FaceDetector(settings.faces)
     tpl = load("streaming")
-    frames = sample_frames(args.video, args.frames)
+    frames = input_frames([args.video], args.frames)
     detector.detect(frames[0])        # warm-up: sessions and caches
     native = measure(frames, detector, settings, tpl)
     rss_native = peak_rss_mb()

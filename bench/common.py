@@ -13,24 +13,40 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
 
 
-def sample_frames(video: str, limit: int = 12):
+VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+def input_frames(inputs: list[str], per_video: int) -> list[np.ndarray]:
+    import cv2
     from autoposter.frames import FrameSampler
+
     frames = []
-    for f in FrameSampler(video):
-        frames.append(f.image)
-        if len(frames) >= limit:
-            break
+    for inp in inputs:
+        p = Path(inp)
+        files = sorted(p.rglob("*")) if p.is_dir() else [p]
+        for f in files:
+            if f.suffix.lower() in VIDEO_EXT:
+                got = []
+                for fr in FrameSampler(f):
+                    got.append(fr.image)
+                    if len(got) >= per_video:
+                        break
+                frames += got
+            elif f.suffix.lower() in IMAGE_EXT:
+                img = cv2.imread(str(f))
+                if img is not None:
+                    frames.append(img)
+    if not frames:
+        raise SystemExit(f"no video or image frames found in {inputs}")
     return frames
 
 
-def timed(fn, *args, repeat: int = 1):
-    """(result, milliseconds) of the fastest of ``repeat`` calls."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, (time.perf_counter() - t0) * 1000)
-    return out, best
+def ms(fn, *a, **kw):
+    """(result, milliseconds) of one call."""
+    t0 = time.perf_counter()
+    out = fn(*a, **kw)
+    return out, (time.perf_counter() - t0) * 1000
 
 
 def median(xs):

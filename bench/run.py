@@ -35,11 +35,9 @@ from autoposter.pipeline import FrameResult, render_poster, score_crops, to_post
 from autoposter.saliency import saliency_map  # noqa: E402
 from autoposter.settings import Settings  # noqa: E402
 from autoposter.templates import load as load_template  # noqa: E402
-from bench.common import at_res, p95  # noqa: E402
+from bench.common import at_res, input_frames, ms, p95  # noqa: E402
 from bench.peers import OpenCVFaces, SmartCropPy, centre_crop  # noqa: E402
 
-VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
-IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 RES = {"720p": 720, "1080p": 1080, "4K": 2160}
 
 # AWS list prices, us-east-1, x86, as of 2026-11 (typed in by hand; everything else is measured)
@@ -52,40 +50,11 @@ PRICES = {
 }
 
 
-def ms(fn, *a, **kw):
-    t0 = time.perf_counter()
-    out = fn(*a, **kw)
-    return out, (time.perf_counter() - t0) * 1000
-
-
 def stats(xs):
     return {"median": round(statistics.median(xs), 2), "p95": round(p95(xs), 2), "n": len(xs)} if xs else None
 
 
 # ------------------------------------------------------------------------------------ inputs
-def input_frames(inputs: list[str], per_video: int) -> list[np.ndarray]:
-    from autoposter.frames import FrameSampler
-    frames = []
-    for inp in inputs:
-        p = Path(inp)
-        files = sorted(p.rglob("*")) if p.is_dir() else [p]
-        for f in files:
-            if f.suffix.lower() in VIDEO_EXT:
-                got = []
-                for fr in FrameSampler(f):
-                    got.append(fr.image)
-                    if len(got) >= per_video:
-                        break
-                frames += got
-            elif f.suffix.lower() in IMAGE_EXT:
-                img = cv2.imread(str(f))
-                if img is not None:
-                    frames.append(img)
-    if not frames:
-        raise SystemExit(f"no video or image frames found in {inputs}")
-    return frames
-
-
 # ------------------------------------------------------------------------------------ speed
 def speed(frames, detector, settings, peers) -> dict:
     tpl = load_template("streaming")

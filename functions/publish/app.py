@@ -1,6 +1,4 @@
 """S5 / M14: score, choose and publish to the CDN bucket; manifest last (all or nothing)."""
-from collections import Counter
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -21,7 +19,7 @@ def handler(event: dict, context):
     out = steps.publish(event, CFG, SETTINGS)
     logger.info("published", extra={"result": out})
     metrics.add_metric(name="PostersPublished", unit=MetricUnit.Count, value=out["posters"])
-    for reason, n in ({} if is_metrics_disabled() else Counter(out.get("rejected_reasons", {}))).items():
+    for reason, n in ({} if is_metrics_disabled() else out.get("rejected_reasons", {})).items():
         with single_metric(name="FramesRejected", unit=MetricUnit.Count, value=n,
                            namespace=metrics.namespace) as m:
             m.add_dimension(name="reason", value=reason)

@@ -32,7 +32,8 @@ def _meta(pairs: list[str]) -> dict:
 
 
 def cmd_run(args) -> int:
-    from .pipeline import Job, rejection_summary, run_video
+    from .gallery import rejection_summary
+    from .pipeline import Job, run_video
     from .progress import Progress
     from .settings import Settings
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from pathlib import Path
 
 
@@ -34,7 +35,7 @@ def gallery_html(manifest: dict, base: str = "") -> str:
                         f'({posters[0]["width"]}×{posters[0]["height"]})</h2><div class="row">'
                         + "".join(cards) + "</div></section>")
     if not sections:
-        sections.append(f"<p>No poster passed. Reasons: {html.escape(_reasons(manifest))}</p>")
+        sections.append(f"<p>No poster passed. Reasons: {html.escape(rejection_summary(manifest))}</p>")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} — posters</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -48,10 +49,15 @@ figcaption{{font-size:.75rem;color:#aaa;margin-top:.3rem}}</style></head>
 """
 
 
-def _reasons(manifest: dict) -> str:
-    from collections import Counter
-    c = Counter(r["reason"].split(":")[0] for r in manifest.get("rejected", []))
-    return ", ".join(f"{k} ×{n}" for k, n in c.most_common()) or "no candidate frame"
+def reason_counts(rejected: list) -> dict:
+    """Rejections by reason code (the part before the colon), most frequent first."""
+    return dict(Counter(r["reason"].split(":")[0] for r in rejected).most_common())
+
+
+def rejection_summary(manifest: dict) -> str:
+    """``near_uniform ×21, blurry ×3`` — what the CLI and the gallery say when nothing passed."""
+    return ", ".join(f"{k} ×{n}" for k, n in reason_counts(manifest.get("rejected", [])).items()) \
+        or "no candidate frame"
 
 
 def contact_sheet(manifest: dict, folder: Path, thumb_h: int = 320, max_w: int = 2400):

@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,11 +243,6 @@ def build_manifest(video: dict, job: Job, posters: list[dict], rejected: list[di
             "settings": {"top_k": settings.score.top_k, "total_min": settings.score.total_min,
                          "sharpness_min": settings.score.sharpness_min,
                          "expression_min": settings.score.expression_min}}
-
-
-def rejection_summary(manifest: dict) -> str:
-    counts = Counter(r["reason"].split(":")[0] for r in manifest["rejected"])
-    return ", ".join(f"{k} ×{v}" for k, v in counts.most_common()) or "no candidate frame"
 
 
 def poster_name(tpl: str, scenario: str, rank: int, t: float) -> str:

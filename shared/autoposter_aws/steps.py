@@ -32,9 +32,9 @@ from botocore.exceptions import ClientError
 
 from autoposter.errors import AutoposterError, VideoError
 from autoposter.frames import FrameSampler
-from autoposter.gallery import gallery_html
+from autoposter.gallery import gallery_html, reason_counts, rejection_summary
 from autoposter.pipeline import (Candidate, FrameResult, Job, analyze_frame, build_manifest, job_scenarios,
-                                 poster_name, poster_record, rejection_summary, render_poster, score_crops, select)
+                                 poster_name, poster_record, render_poster, score_crops, select)
 from autoposter.settings import Settings
 from autoposter.templates import load as load_template
 
@@ -208,14 +208,6 @@ def frame_failed(event: dict) -> dict:
     return {"index": index, "ok": False, "error": doc["error"]}
 
 
-def _reasons(rejected: list) -> dict:
-    out: dict = {}
-    for r in rejected:
-        k = r["reason"].split(":")[0]
-        out[k] = out.get(k, 0) + 1
-    return out
-
-
 # --- publish ----------------------------------------------------------------------------
 
 def publish(event: dict, cfg: Config, settings: Settings) -> dict:
@@ -271,7 +263,7 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
     manifest["failed_frames"] = len(failed)
     if not posters:
         result = {"posters": 0, "job_id": job_id, "reason": f"no poster passed: {rejection_summary(manifest)}",
-                  "rejected_reasons": _reasons(rejected)}
+                  "rejected_reasons": reason_counts(rejected)}
         storage.put_json(bucket, base + "result.json", result)
         return result
     for src, dst in plan:
@@ -280,6 +272,6 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
                       "text/html; charset=utf-8", "public, max-age=60")
     storage.put_json(cfg.cdn_bucket, prefix + "manifest.json", manifest, "public, max-age=60")   # last
     result = {"posters": len(posters), "job_id": job_id, "manifest_key": prefix + "manifest.json",
-              "failed_frames": len(failed), "rejected_reasons": _reasons(rejected)}
+              "failed_frames": len(failed), "rejected_reasons": reason_counts(rejected)}
     storage.put_json(bucket, base + "result.json", result)
     return result
