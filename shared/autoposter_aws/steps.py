@@ -219,7 +219,7 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
     frames = storage.get_json(bucket, base + "frames.json")
     results = {int(PurePosixPath(k).stem): storage.get_json(bucket, k)
                for k in storage.list_keys(bucket, base + "results/")}
-    wanted = {int(f["index"]) for f in frames}
+    wanted = {int(f["index"]): float(f["time"]) for f in frames}
     failed = [results.get(i) or {"index": i, "error": "NoResult", "message": "the frame produced no result"}
               for i in sorted(wanted) if not (results.get(i) or {}).get("ok")]
     if frames and len(failed) * 100.0 / len(frames) > cfg.tolerated_failure:
@@ -232,7 +232,7 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
     for i in sorted(wanted):
         res = results.get(i) or {}
         if not res.get("ok"):
-            rejected.append({"frame_time": (res or {}).get("time", 0.0), "reason":
+            rejected.append({"frame_time": wanted[i], "reason":
                              f"failed: {res.get('error', 'NoResult')}: {res.get('message', '')}"[:300]})
             continue
         for rec in res["candidates"]:
