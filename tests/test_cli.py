@@ -12,6 +12,7 @@ import pytest
 from autoposter.cropping import SCENARIOS
 from autoposter.geometry import Box
 from autoposter.layout import free_box, region_px
+from autoposter.pipeline import to_poster_space
 from autoposter.templates import load
 from conftest import ROOT, photo, write_video
 
@@ -31,11 +32,6 @@ def sample_run(tmp_path_factory, sample_video):
             "--link", "https://example.com/v/42", "--debug", cwd=tmp)
     assert r.returncode == 0, r.stderr
     return tmp, out, json.loads((out / "manifest.json").read_text()), r
-
-
-def _poster_box(b, crop, sc):
-    kx, ky = sc.width / crop.w, sc.height / crop.h
-    return Box((b.x - crop.x) * kx, (b.y - crop.y) * ky, b.w * kx, b.h * ky)
 
 
 def test_manifest_sizes_files_and_link(sample_run):
@@ -78,7 +74,7 @@ def test_free_layers_hide_no_face_when_a_free_spot_exists(sample_run):
     for p in m["posters"]:
         sc = SCENARIOS[p["scenario"]]
         crop = Box.from_list(p["crop"])
-        faces = [_poster_box(Box.from_list(f), crop, sc) for f in p["faces"]]
+        faces = [to_poster_space(Box.from_list(f), crop, sc) for f in p["faces"]]
         faces = [f for f in (f.intersection(Box(0, 0, sc.width, sc.height)) for f in faces) if f]
         tpl = load(p["template"])
         for layer in p["layers"]:

@@ -9,6 +9,7 @@ import json
 import cv2
 import numpy as np
 
+from autoposter_aws import storage
 from autoposter_aws.local_cloud import LocalCloud
 from conftest import photo, write_video
 
@@ -81,7 +82,7 @@ def test_feedback_stored_for_a_job_changes_the_next_ranking(tmp_path):
         first = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=key)["Body"].read())
         top = first["posters"][0]["frame_time"]
         results = [json.loads(cloud.s3.get_object(Bucket=cloud.buckets["work"], Key=k)["Body"].read())
-                   for k in cloud._keys(cloud.buckets["work"], f"jobs/{job}/results/")]
+                   for k in storage.list_keys(cloud.buckets["work"], f"jobs/{job}/results/")]
         others = sorted({c["frame_time"] for r in results for c in r["candidates"]
                          if c["rejected"] is None and abs(c["frame_time"] - top) > 1.5})
         assert others, "the clip should offer another acceptable frame"

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import models
 from .geometry import Box
+from .images import downscale
 
 
 @dataclass(frozen=True)
@@ -233,8 +234,7 @@ class FaceDetector:
         if min(h, w) < 12:
             return []
         scale = min(1.0, s.max_side / float(max(h, w)))
-        small = frame_bgr if scale >= 1.0 else cv2.resize(
-            frame_bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        small = downscale(frame_bgr, s.max_side)
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         boxes, points = mtcnn(rgb, self.nets, s.min_face, s.thresholds, s.factor)
         faces = []

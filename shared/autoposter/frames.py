@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .errors import VideoError
+from .images import downscale
 
 
 @dataclass(frozen=True)
@@ -168,10 +169,7 @@ class FrameSampler:
                 ok, img = cap.retrieve()
                 if not ok or img is None:
                     break
-                h, w = img.shape[:2]
-                if max(h, w) > s.max_side:
-                    k = s.max_side / max(h, w)
-                    img = cv2.resize(img, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+                img = downscale(img, s.max_side)
                 thumb = _thumb(img)
                 hist = _hist(thumb)
                 cut = prev_hist is not None and cv2.compareHist(

@@ -24,6 +24,7 @@ from .errors import SettingsError
 from .faces import Face, FaceDetector
 from .frames import FrameSampler
 from .geometry import Box
+from .images import downscale
 from .saliency import saliency_map
 from .settings import Settings
 from .templates import Template, load as load_template
@@ -99,6 +100,10 @@ class Candidate:
     def total(self) -> float:
         return float(self.scores.get("total", 0.0))
 
+    def rejection(self) -> dict:
+        """The manifest's ``rejected`` entry for a candidate that failed a gate."""
+        return {"frame_time": round(self.frame_time, 3), "scenario": self.scenario, "reason": self.rejected}
+
     def to_dict(self) -> dict:
         return {"frame_time": round(self.frame_time, 3), "frame_index": self.frame_index,
                 "scenario": self.scenario, "crop": self.crop.to_list(None),
@@ -155,7 +160,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         sc = SCENARIOS[name]
         window, group, _ = plan_crop(fr.width, fr.height, sc, boxes, fr.salient, settings.crop)
         x, y, w, h = (int(v) for v in window.to_list(None))
-        crop = scoring.downscale(image[y:y + h, x:x + w], 512)    # every measure below works at ≤ 512 px
+        crop = downscale(image[y:y + h, x:x + w], 512)    # every measure below works at ≤ 512 px
         sharp = scoring.sharpness(crop, s.sharpness_half)
         inside = [i for i, f in enumerate(fr.faces) if _face_inside(f.box, window)]
         expr = None
@@ -300,8 +305,7 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
         kept = False
         for c in score_crops(frame.image, fr, scen, settings):
             if c.rejected:
-                rejected.append({"frame_time": round(c.frame_time, 3), "scenario": c.scenario,
-                                 "reason": c.rejected})
+                rejected.append(c.rejection())
                 continue
             pools[c.scenario].add(c)
             kept = True

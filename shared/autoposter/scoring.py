@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from .geometry import Box
+from .images import downscale
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,6 @@ class ScoreSettings:
 
 def _gray(img: np.ndarray) -> np.ndarray:
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-
-
-def downscale(img: np.ndarray, max_side: int) -> np.ndarray:
-    """A copy no larger than ``max_side`` (INTER_AREA), or ``img`` itself when it already is."""
-    h, w = img.shape[:2]
-    if max(h, w) <= max_side:
-        return img
-    k = max_side / max(h, w)
-    return cv2.resize(img, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
 
 
 def laplacian_variance(img: np.ndarray, max_side: int = 512) -> float:

@@ -250,13 +250,8 @@ class LocalCloud:
             time.sleep(0.2)
 
     def published(self, job_id: str) -> list[str]:
-        return sorted(self._keys(self.buckets["cdn"], f"videos/{job_id}/"))
-
-    def _keys(self, bucket: str, prefix: str) -> list[str]:
-        out = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            out.extend(o["Key"] for o in page.get("Contents", []))
-        return out
+        from . import storage
+        return sorted(storage.list_keys(self.buckets["cdn"], f"videos/{job_id}/"))
 
     def download(self, job_id: str, out_dir: str | Path) -> list[Path]:
         out = Path(out_dir)

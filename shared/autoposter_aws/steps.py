@@ -25,6 +25,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import PurePosixPath
+from urllib.parse import quote
 
 import cv2
 import numpy as np
@@ -105,7 +106,6 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
         info = sampler.info.to_dict()
     info.update(path=key, bucket=bucket, etag=etag, frames_decoded=sampler.decoded,
                 cuts=[round(t, 2) for t in sampler.cuts])
-    from urllib.parse import quote
     job = Job(link=meta.get("link") or cfg.link_base + quote(key), title=meta.get("title") or PurePosixPath(key).stem,
               meta={k: v for k, v in meta.items() if k in ("tagline", "search_text")},
               templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
@@ -238,7 +238,7 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
         for rec in res["candidates"]:
             c = Candidate.from_dict(rec)
             if c.rejected:
-                rejected.append({"frame_time": c.frame_time, "scenario": c.scenario, "reason": c.rejected})
+                rejected.append(c.rejection())
                 continue
             cands.append(c)
             for tname, p in rec.get("posters", {}).items():
