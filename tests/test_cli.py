@@ -142,3 +142,10 @@ def test_bad_arguments(tmp_path, sample_video):
     assert r.returncode == 2 and "Settings::UnknownScenario" in r.stderr
     r = cli("run", sample_video, "--out", tmp_path / "o", "--template", "nope", cwd=tmp_path)
     assert r.returncode == 4 and "Template::NotFound" in r.stderr
+
+
+def test_frames_sampled_counts_every_candidate_frame(sample_run, sample_video):
+    from autoposter.frames import FrameSampler
+    _, _, m, _ = sample_run
+    s = FrameSampler(sample_video)
+    assert m["video"]["frames_sampled"] == sum(1 for _ in s) + len(s.rejected)

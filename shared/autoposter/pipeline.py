@@ -298,7 +298,9 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
     frames: dict[int, bytes] = {}
     analyses: dict[int, FrameResult] = {}
     rejected = []
+    analysed = 0
     for frame in sampler:
+        analysed += 1
         if progress:
             progress(sampler.progress, f"frame {frame.time:6.1f}s")
         fr = analyze_frame(frame.image, detector, settings, frame.time, frame.index, frame.after_cut)
@@ -351,7 +353,7 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
         info = sampler.info.to_dict()
         info["path"] = os.path.basename(path)
         info["frames_decoded"] = sampler.decoded
-        info["frames_sampled"] = len({r["frame_time"] for r in rejected} | {c.frame_time for c in candidates})
+        info["frames_sampled"] = analysed + len(sampler.rejected)     # candidates, kept or skipped
         info["cuts"] = [round(t, 2) for t in sampler.cuts]
         manifest = build_manifest(info, job, posters, rejected, settings)
         from .gallery import contact_sheet, gallery_html, write_json
