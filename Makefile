@@ -1,5 +1,9 @@
 # The README's two commands: `make demo` and `make test`. Both set up .venv first.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The newest interpreter in 3.11–3.13 that really runs (pyenv shims can exist and fail), 3.13 first:
+# it is Lambda's runtime. Override with `make test PYTHON=python3.11 VENV=.venv311`.
+PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3) python3.12 \
+  $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3) python3.11 python3; do \
+  $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN = $(VENV)/bin
 

@@ -2,7 +2,9 @@
 
 They describe one upload, ``uploads/My Vidéo 01.mp4`` (URL-encoded in the S3 event,
 as S3 sends it), to a stack deployed with BucketPrefix=autoposter in account
-123456789012, us-east-1. The later events follow the keys extract_frames writes.
+123456789012, us-east-1. With the default batch size, the sample's 21 candidate frames
+make batch 0; the analyse event names two of them (frames 0 and 16), so it runs in a
+couple of seconds. The later events follow the keys extract_frames writes.
 
     python scripts/make_events.py
 """
@@ -13,6 +15,7 @@ from urllib.parse import quote_plus
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
+from autoposter_aws import keys  # noqa: E402
 from autoposter_aws.steps import job_id_for  # noqa: E402
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -22,8 +25,10 @@ KEY, ETAG = "uploads/My Vidéo 01.mp4", "5f3c8a3d2b7e4c1f9a0b6d8e7c6a5b4d"
 
 def main() -> None:
     job = job_id_for(INPUT, KEY, ETAG)
-    frame = {"index": 0, "time": 0.0, "key": f"jobs/{job}/frames/000000.jpg", "after_cut": False}
-    base = {"job_id": job, "work_bucket": WORK, "frame": frame}
+    batch = {"batch": 0, "key": keys.frames_batch(job, 0),
+             "frames": [{"index": 0, "time": 0.0, "after_cut": False}, {"index": 16, "time": 1.067, "after_cut": False}]}
+    item = {"job_id": job, "work_bucket": WORK, "scenarios": ["story", "feed", "portrait", "landscape", "cover"],
+            "batch": batch}
     events = {
         "extract_frames": {"Records": [{
             "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
@@ -32,13 +37,9 @@ def main() -> None:
                    "bucket": {"name": INPUT, "arn": f"arn:aws:s3:::{INPUT}", "ownerIdentity": {"principalId": "A"}},
                    "object": {"key": quote_plus(KEY, safe="/"), "size": 4029594, "eTag": ETAG,
                               "sequencer": "0062E99A88DC407460"}}}]},
-        "detect": base,
-        "crop": {**base, "detect_key": f"jobs/{job}/detect/000000.json", "faces": 1},
-        "compose": {**base, "detect_key": f"jobs/{job}/detect/000000.json", "faces": 1,
-                    "crop_key": f"jobs/{job}/crop/000000.json", "passed": 5},
-        "frame_failed": {**base, "error": {"Error": "InjectedFault", "Cause": json.dumps(
-            {"errorType": "InjectedFault", "errorMessage": "injected detect failure for frame 0",
-             "stackTrace": []})}},
+        "analyse": item,
+        "batch_failed": {**item, "error": {"Error": "InjectedFault", "Cause": json.dumps(
+            {"errorType": "InjectedFault", "errorMessage": "injected failure for batch 0", "stackTrace": []})}},
         "publish": {"job_id": job, "work_bucket": WORK},
     }
     out = ROOT / "events"

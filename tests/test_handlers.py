@@ -1,7 +1,7 @@
 """Every handler, invoked with its events/*.json file, against moto's S3 (in process).
 
-The events are the ones documented for `sam local invoke`; running them in a
-chain proves they match the keys the functions really write.
+The events are the ones documented for `sam local invoke`; running them in a chain proves
+they match the keys the functions really write.
 """
 import importlib.util
 import json
@@ -27,10 +27,10 @@ class Ctx:
     invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:fn"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def aws():
     env = {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": REGION,
-           "WORK_BUCKET": WORK, "CDN_BUCKET": CDN, "POWERTOOLS_TRACE_DISABLED": "true",
+           "INPUT_BUCKET": INPUT, "WORK_BUCKET": WORK, "CDN_BUCKET": CDN, "POWERTOOLS_TRACE_DISABLED": "true",
            "POWERTOOLS_METRICS_NAMESPACE": "Autoposter", "POWERTOOLS_SERVICE_NAME": "autoposter",
            "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:autoposter-posters"}
     saved = {k: os.environ.get(k) for k in env}
@@ -64,34 +64,36 @@ def test_handlers_chain_with_the_documented_events(aws, capsys):
 
     out = handler("extract_frames")(ev, Ctx())
     r = out["results"][0]
-    assert r["status"] == "started" and r["frames"] >= 10
-    assert r["job_id"] == event("detect")["job_id"]
+    assert r["status"] == "started" and r["frames"] >= 10 and r["batches"] == 1
+    assert r["job_id"] == event("analyse")["job_id"]
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert any("FramesExtracted" in m for m in emf)
 
-    d = handler("detect")(event("detect"), Ctx())
-    assert d["detect_key"] == event("crop")["detect_key"] and d["faces"] == 1
-    c = handler("crop")(event("crop"), Ctx())
-    assert c["crop_key"] == event("compose")["crop_key"] and c["passed"] >= 1
-    k = handler("compose")(event("compose"), Ctx())
-    assert k["ok"] and k["posters"] >= 1
-    emf = [line for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
-    assert any("FramesProcessed" in m for m in emf) and any("PostersComposed" in m for m in emf)
-
+    a = handler("analyse")(event("analyse"), Ctx())
+    assert a == {"batch": 0, "ok": True, "frames": 2, "faces": a["faces"], "passed": a["passed"]}
+    assert a["faces"] >= 1 and a["passed"] >= 1
     job = r["job_id"]
-    res = json.loads(aws.get_object(Bucket=WORK, Key=f"jobs/{job}/results/000000.json")["Body"].read())
-    assert res["ok"] and any(cand.get("posters") for cand in res["candidates"])
+    doc = json.loads(aws.get_object(Bucket=WORK, Key=f"jobs/{job}/analysis/00000.json")["Body"].read())
+    assert doc["ok"] and [f["frame"]["index"] for f in doc["frames"]] == [0, 16]
 
-    f = handler("frame_failed")(event("frame_failed"), Ctx())
-    assert f == {"index": 0, "ok": False, "error": "InjectedFault"}
-    res = json.loads(aws.get_object(Bucket=WORK, Key=f"jobs/{job}/results/000000.json")["Body"].read())
-    assert res["message"] == "InjectedFault: injected detect failure for frame 0"
+    p = handler("publish")(event("publish"), Ctx())
+    assert p["posters"] >= 1 and p["rendered"] == p["posters"]
+    manifest = json.loads(aws.get_object(Bucket=CDN, Key=p["manifest_key"])["Body"].read())
+    assert {q["frame_time"] for q in manifest["posters"]} <= {0.0, 1.067}
+    emf = [line for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert any("FramesAnalysed" in m for m in emf) and any("PostersPublished" in m for m in emf)
 
-    # frame 0 "failed" and no other frame ran: far beyond the tolerated share -> error, nothing published
+    f = handler("batch_failed")(event("batch_failed"), Ctx())
+    assert f == {"batch": 0, "ok": False, "error": "InjectedFault"}
+    doc = json.loads(aws.get_object(Bucket=WORK, Key=f"jobs/{job}/analysis/00000.json")["Body"].read())
+    assert doc["message"] == "InjectedFault: injected failure for batch 0"
+
+    # batch 0 (every frame) now "failed": far beyond the tolerated share -> a typed error, nothing new published
+    before = aws.list_objects_v2(Bucket=CDN)["KeyCount"]
     with pytest.raises(Exception) as e:
         handler("publish")(event("publish"), Ctx())
-    assert "Frames::TooManyFailed" in str(e.value) or "frames failed" in str(e.value)
-    assert aws.list_objects_v2(Bucket=CDN).get("KeyCount", 0) == 0
+    assert type(e.value).__name__ == "FramesFailed" and "frames failed" in str(e.value)
+    assert aws.list_objects_v2(Bucket=CDN)["KeyCount"] == before
 
 
 def test_not_a_video_is_recorded_and_starts_nothing(aws):
@@ -102,3 +104,6 @@ def test_not_a_video_is_recorded_and_starts_nothing(aws):
     assert r["status"] == "rejected" and r["code"] == "Video::Unreadable"
     doc = json.loads(aws.get_object(Bucket=WORK, Key=f"errors/{r['job_id']}.json")["Body"].read())
     assert doc["key"] == "uploads/notes (2).mp4" and doc["code"] == "Video::Unreadable"
+    assert "source" not in doc["message"] and "/tmp" not in doc["message"]      # names the key, not a temp file
+    assert boto3.client("stepfunctions").list_executions(
+        stateMachineArn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:autoposter-posters")["executions"] == []

@@ -1,5 +1,6 @@
-"""End to end on one machine: S3 upload → extract_frames → the real ASL in moto's interpreter →
-Lambda tasks answered by the real handlers → published posters read back from the CDN bucket."""
+"""End to end on one machine, IAM enforced: S3 upload → extract_frames → the real ASL in moto's
+interpreter → Lambda tasks answered by the real handlers, each with its own role's policy →
+published posters read back from the CDN bucket. Every test stands alone (any order)."""
 import json
 
 import cv2
@@ -7,18 +8,22 @@ import numpy as np
 import pytest
 
 from autoposter.cropping import SCENARIOS
-from autoposter_aws.local_cloud import LocalCloud
+from autoposter_local.cloud import LocalCloud
 
 LINK = "https://videos.example.com/watch/pioneers"
+TITLE = "Pioneers of Computing · 计算机先驱"
 
 
 @pytest.fixture(scope="module")
 def cloud_run(sample_video):
+    from urllib.parse import quote
     with LocalCloud({"TEMPLATES": "streaming,cjk"}) as cloud:
         key = "uploads/Pioneers of Computing – épisode 1 (公开).mp4"
-        event = cloud.upload(sample_video, key, {"title": "Pioneers of Computing", "link": LINK})
+        event = cloud.upload(sample_video, key, {"title": quote(TITLE, safe=" "), "link": LINK})
         started = cloud.deliver(event)["results"][0]
         desc = cloud.wait(started["execution_arn"])
+        # what the first execution did, before any other test adds to the same cloud
+        cloud.first_calls, cloud.first_requests = list(cloud.server.calls), cloud.s3_requests()
         yield cloud, event, started, desc
 
 
@@ -30,10 +35,10 @@ def test_upload_to_published_set(cloud_run):
     out = json.loads(desc["output"])
     job = started["job_id"]
     keys = cloud.published(job)
-    manifest = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["cdn"],
-                                              Key=f"videos/{job}/manifest.json")["Body"].read())
-    assert out["posters"] == len(manifest["posters"]) >= 10
+    manifest = cloud.get_json("cdn", f"videos/{job}/manifest.json")
+    assert out["posters"] == out["rendered"] == len(manifest["posters"]) >= 10     # only the chosen are rendered
     assert manifest["video"]["link"] == LINK and manifest["video"]["path"].startswith("uploads/Pioneers")
+    assert manifest["video"]["title"] == TITLE                 # travelled percent-encoded through S3 metadata
     assert {p["template"] for p in manifest["posters"]} == {"streaming", "cjk"}
     assert {p["scenario"] for p in manifest["posters"]} == set(SCENARIOS)
     for p in manifest["posters"]:
@@ -44,7 +49,7 @@ def test_upload_to_published_set(cloud_run):
         assert (img.shape[1], img.shape[0]) == (p["width"], p["height"])
         assert p["layers"] and p["scores"]["total"] >= manifest["settings"]["total_min"]
         assert p["link"] == LINK
-    # everything above went through moto's S3 API server over HTTP (signed); the bucket is private:
+    # everything above went through the local S3 API server over HTTP (signed); the bucket is private:
     # an anonymous GET of the same manifest is refused
     assert cloud.s3.meta.endpoint_url == cloud.s3_endpoint
     from urllib.error import HTTPError
@@ -57,9 +62,11 @@ def test_upload_to_published_set(cloud_run):
     assert page.count(f'href="{LINK}"') >= len(manifest["posters"])
     assert set(keys) == {f"videos/{job}/{p['path']}" for p in manifest["posters"]} | \
         {f"videos/{job}/index.html", f"videos/{job}/manifest.json"}
-    # the Lambda tasks really ran: 3 per frame + publish
-    names = [n for n, ok in cloud.server.calls]
-    assert names.count("detect") == names.count("compose") == started["frames"] and "publish" in names
+    # the Lambda tasks really ran, each frame analysed once: one analyse call per batch, then publish
+    names = [n for n, ok in cloud.first_calls]
+    assert names.count("analyse") == started["batches"] and names.count("publish") == 1
+    requests = cloud.first_requests
+    assert requests["analyse"]["GetObject"] == started["batches"]          # a batch of frames is one GET
 
 
 def test_same_event_twice_starts_one_execution(cloud_run):
@@ -67,7 +74,7 @@ def test_same_event_twice_starts_one_execution(cloud_run):
     before = cloud.published(started["job_id"])
     again = cloud.deliver(event)["results"][0]
     assert again["status"] == "duplicate" and again["job_id"] == started["job_id"]
-    assert len(cloud.executions()) == 1
+    assert [e["name"] for e in cloud.executions()].count(started["job_id"]) == 1
     assert cloud.published(started["job_id"]) == before
 
 
@@ -77,8 +84,8 @@ def test_rerun_with_the_same_input_gives_the_same_result(cloud_run):
     job = started["job_id"]
     mkey = f"videos/{job}/manifest.json"
     first = cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=mkey)["Body"].read()
-    rerun = cloud.sfn.start_execution(stateMachineArn=cloud.state_machine_arn, name=job + "-rerun",
-                                      input=desc["input"])
+    name = f"{job}-rerun-{len(cloud.executions())}"
+    rerun = cloud.sfn.start_execution(stateMachineArn=cloud.state_machine_arn, name=name, input=desc["input"])
     d2 = cloud.wait(rerun["executionArn"])
     assert d2["status"] == "SUCCEEDED"
     assert cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=mkey)["Body"].read() == first

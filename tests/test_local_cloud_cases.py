@@ -1,5 +1,5 @@
-"""The serverless flow in its other cases: the Distributed Map, a failing frame, every frame
-failing, a non-video upload.
+"""The serverless flow in its other cases: batches of one frame, a failing batch, every batch
+failing, a non-video upload, feedback, events for another bucket.
 
 Each test runs its own local cloud (moto in process + the Lambda API server), so the
 fault-injection setting of one cannot leak into another.
@@ -9,8 +9,7 @@ import json
 import cv2
 import numpy as np
 
-from autoposter_aws import storage
-from autoposter_aws.local_cloud import LocalCloud
+from autoposter_local.cloud import LocalCloud
 from conftest import photo, write_video
 
 
@@ -25,7 +24,7 @@ def small_video(tmp_path):
 
 
 def test_one_failing_frame_still_publishes(tmp_path):
-    with LocalCloud({"FAULT_INJECT_DETECT": "0", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
+    with LocalCloud({"FAULT_INJECT": "0", "BATCH_SIZE": "1", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
         started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/a b.mp4"))["results"][0]
         d = cloud.wait(started["execution_arn"])
         assert d["status"] == "SUCCEEDED", d.get("cause")
@@ -33,15 +32,18 @@ def test_one_failing_frame_still_publishes(tmp_path):
                                            Key=f"videos/{started['job_id']}/manifest.json")["Body"].read())
         assert m["failed_frames"] == 1 and m["posters"]
         assert any(r["reason"].startswith("failed: InjectedFault") for r in m["rejected"])
-        assert ("frame_failed", True) in cloud.server.calls
+        assert ("batch_failed", True) in cloud.server.calls
+        calls = [n for n, ok in cloud.server.calls]
+        assert calls.count("analyse") == started["batches"] == started["frames"]    # one frame per item works
 
 
 def test_every_frame_failing_fails_the_execution_and_publishes_nothing(tmp_path):
-    with LocalCloud({"FAULT_INJECT_DETECT": "all", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
+    with LocalCloud({"FAULT_INJECT": "all", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
         started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/all-fail.mp4"))["results"][0]
         d = cloud.wait(started["execution_arn"])
-        assert d["status"] == "FAILED"
+        assert d["status"] == "FAILED" and d.get("error") == "FramesFailed"
         assert "frames failed" in d.get("cause", "") and "InjectedFault" in d.get("cause", "")
+        assert [n for n, ok in cloud.server.calls].count("analyse") == 1          # a bad input is not retried
         assert cloud.published(started["job_id"]) == []
 
 
@@ -51,23 +53,38 @@ def test_upload_that_is_not_a_video(tmp_path):
     with LocalCloud() as cloud:
         r = cloud.deliver(cloud.upload(bad, "in/report.mp4"))["results"][0]
         assert r["status"] == "rejected" and r["code"] == "Video::Unreadable"
-        err = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["work"], Key=f"errors/{r['job_id']}.json")
-                         ["Body"].read())
+        err = cloud.get_json("work", f"errors/{r['job_id']}.json")
         assert err["key"] == "in/report.mp4" and "not a video" in err["message"]
         assert cloud.executions() == []
         assert cloud.s3.list_objects_v2(Bucket=cloud.buckets["cdn"]).get("KeyCount", 0) == 0
 
 
-def test_long_videos_take_the_distributed_map_with_an_s3_item_reader(tmp_path):
-    with LocalCloud({"INLINE_MAP_LIMIT": "2", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
+def test_many_batches_fan_out_through_the_item_reader(tmp_path):
+    with LocalCloud({"BATCH_SIZE": "2", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
         started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/long.mp4"))["results"][0]
-        assert started["frames"] > 2
+        assert started["batches"] >= 3
         d = cloud.wait(started["execution_arn"])
         assert d["status"] == "SUCCEEDED", d.get("cause")
-        assert json.loads(d["input"])["mode"] == "distributed" and "frames" not in json.loads(d["input"])
+        assert "batches" not in json.loads(d["input"])            # items come from batches.json, not the input
         names = [n for n, ok in cloud.server.calls]
-        assert names.count("detect") == started["frames"] and names[-1] == "publish"
+        assert names.count("analyse") == started["batches"] and names[-1] == "publish"
+        assert cloud.map_run_items(started["execution_arn"]) == started["batches"]
         assert json.loads(d["output"])["posters"] >= 1
+
+
+def test_events_for_another_bucket_or_malformed_are_refused_without_work(tmp_path):
+    with LocalCloud() as cloud:
+        ev = cloud.upload(small_video(tmp_path), "jobs/x/frames/00000.tar", bucket=cloud.buckets["work"])
+        r = cloud.deliver(ev)["results"][0]
+        assert r["status"] == "ignored" and r["bucket"] == cloud.buckets["work"]
+        r = cloud.deliver({"Records": [{"s3": {"bucket": {}}}]})["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Event::Malformed"
+        assert cloud.deliver({"not": "s3"})["results"][0]["code"] == "Event::Malformed"
+        missing = cloud.upload(small_video(tmp_path), "in/gone.mp4")
+        cloud.s3.delete_object(Bucket=cloud.buckets["input"], Key="in/gone.mp4")
+        r = cloud.deliver(missing)["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Video::NotFound"
+        assert cloud.executions() == []
 
 
 def test_feedback_stored_for_a_job_changes_the_next_ranking(tmp_path):
@@ -81,9 +98,8 @@ def test_feedback_stored_for_a_job_changes_the_next_ranking(tmp_path):
         key = f"videos/{job}/manifest.json"
         first = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=key)["Body"].read())
         top = first["posters"][0]["frame_time"]
-        results = [json.loads(cloud.s3.get_object(Bucket=cloud.buckets["work"], Key=k)["Body"].read())
-                   for k in storage.list_keys(cloud.buckets["work"], f"jobs/{job}/results/")]
-        others = sorted({c["frame_time"] for r in results for c in r["candidates"]
+        analysis = cloud.get_json("work", f"jobs/{job}/analysis/00000.json")
+        others = sorted({c["frame_time"] for f in analysis["frames"] for c in f["candidates"]
                          if c["rejected"] is None and abs(c["frame_time"] - top) > 1.5})
         assert others, "the clip should offer another acceptable frame"
         clicked = others[0]

@@ -50,12 +50,14 @@ def test_no_wildcard_actions_or_resources_in_function_and_state_machine_policies
                 for st in body:
                     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                     assert all("*" not in a for a in actions), (name, st)
-                    assert st["Resource"] != "*" and "Resource" in st, (name, st)
                     assert st["Effect"] == "Allow"
+                    if all(a.startswith("logs:") for a in actions):
+                        continue          # CloudWatch log delivery supports no resource-level permission
+                    assert "Resource" in st and st["Resource"] != "*", (name, st)
             else:
                 assert kind in ALLOWED_TEMPLATES, (name, kind)
                 assert "*" not in _flat(body), (name, body)     # scoped to one named bucket/function/machine
-    assert seen >= 15
+    assert seen >= 8
 
 
 def test_buckets_private_and_encrypted(tpl):
@@ -97,20 +99,57 @@ def test_state_machine_substitutions_and_outputs(tpl):
     assert {"InputBucketName", "CdnBucketName", "DistributionDomain", "StateMachineArn"} <= set(tpl["Outputs"])
 
 
-def test_asl_fans_out_with_retries_catch_and_small_payloads():
+def test_asl_is_generated_and_fans_out_over_batches_with_transient_retries_only():
+    import subprocess
+    r = subprocess.run([sys.executable, str(ROOT / "statemachine" / "build.py"), "--check"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr                       # the committed file is what build.py writes
     asl = json.loads((ROOT / "statemachine" / "posters.asl.json").read_text())
-    states = asl["States"]
-    inline, dist = states["FramesInline"], states["FramesDistributed"]
-    assert dist["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
-    assert dist["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
-    assert "ToleratedFailurePercentagePath" in dist
-    for m in (inline, dist):
-        assert m["ResultPath"] is None                  # results live in S3, never in the payload
-        it = m["ItemProcessor"]["States"]
-        for step in ("Detect", "Crop", "Compose"):
-            assert it[step]["Retry"][0]["BackoffRate"] > 1
-            assert it[step]["Catch"][0]["Next"] == "FrameFailed"
-            assert it[step]["Parameters"]["Payload.$"] == "$"
+    m = asl["States"]["Analyse"]
+    assert m["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert m["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"}
+    assert m["ResultPath"] is None                           # results live in S3, never in the payload
+    assert "ToleratedFailurePercentage" not in json.dumps(asl)      # the tolerance lives in publish only
+    tasks = [st for st in [*m["ItemProcessor"]["States"].values(), asl["States"]["Publish"]]]
+    retries = {json.dumps(t["Retry"]) for t in tasks}
+    assert len(retries) == 1                                 # one retry policy
+    names = json.loads(retries.pop())[0]["ErrorEquals"]
+    assert "S3Transient" in names
+    for never in ("States.ALL", "States.TaskFailed", "ClientError", "S3AccessDenied", "VideoError", "FramesFailed"):
+        assert never not in names
+    assert m["ItemProcessor"]["States"]["Analyse"]["Catch"][0]["Next"] == "BatchFailed"
+
+
+def test_extraction_has_a_dead_letter_queue_reserved_concurrency_and_caps(tpl):
+    fn = resources(tpl, "AWS::Serverless::Function")["ExtractFramesFunction"]["Properties"]
+    assert fn["ReservedConcurrentExecutions"] >= 1
+    dest = fn["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert dest["Type"] == "SQS" and "ExtractFailuresQueue" in _flat(dest["Destination"])
+    env = tpl["Globals"]["Function"]["Environment"]["Variables"]
+    assert "MAX_UPLOAD_BYTES" in env and "MAX_VIDEO_SECONDS" in env and "INPUT_BUCKET" in env
+    sm = resources(tpl, "AWS::Serverless::StateMachine")["PostersStateMachine"]["Properties"]
+    assert sm["Logging"]["Destinations"] and sm["Type"] == "STANDARD"
+    logs = resources(tpl, "AWS::Logs::LogGroup")["StateMachineLogs"]["Properties"]
+    assert 1 <= logs["RetentionInDays"] <= 365
+
+
+def test_cloudfront_sends_security_headers(tpl):
+    dist = resources(tpl, "AWS::CloudFront::Distribution")["Distribution"]["Properties"]["DistributionConfig"]
+    assert dist["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": "SecurityHeaders"}
+    cfg = resources(tpl, "AWS::CloudFront::ResponseHeadersPolicy")["SecurityHeaders"]["Properties"][
+        "ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = cfg["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp.split("style-src")[0]          # no inline script, ever
+    assert cfg["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert cfg["ContentTypeOptions"]["Override"] and cfg["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_runtime_is_python313_on_arm64(tpl):
+    glob = tpl["Globals"]["Function"]
+    assert glob["Runtime"] == "python3.13" and glob["Architectures"] == ["arm64"]
+    for layer in resources(tpl, "AWS::Serverless::LayerVersion").values():
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
 
 
 def test_every_function_has_an_event_and_a_thin_handler():

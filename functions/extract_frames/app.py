@@ -1,9 +1,13 @@
-"""S1–S2: an upload to the input bucket → frames in the work bucket → one execution per upload."""
+"""S1–S2: an upload to the input bucket → frame batches in the work bucket → one execution per upload.
+
+Only events for the configured input bucket are handled (the work bucket's own writes, or a
+misrouted notification, are ignored with a log line); a record that does not parse is a
+logged, typed rejection, never an unhandled error that S3 would retry.
+"""
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 
 from autoposter.settings import Settings
 from autoposter_aws import steps
@@ -16,14 +20,21 @@ CFG, SETTINGS = Config.from_env(), Settings.from_env()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_source(data_class=S3Event)
-def handler(event: S3Event, context):
+def handler(event: dict, context):
     results = []
-    for record in event.records:
-        obj = record.s3.get_object
-        key = unquote_plus(obj.key)            # S3 event keys arrive URL-encoded
-        logger.append_keys(bucket=record.s3.bucket.name, key=key)
-        r = steps.extract(record.s3.bucket.name, key, obj.etag, CFG, SETTINGS)
+    for record in steps.s3_records(event):
+        if "error" in record:
+            logger.warning("malformed event record", extra={"result": record})
+            metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+            results.append({"status": "rejected", **record})
+            continue
+        bucket, key = record["bucket"], unquote_plus(record["key"])      # S3 event keys arrive URL-encoded
+        logger.append_keys(bucket=bucket, key=key)
+        if CFG.input_bucket and bucket != CFG.input_bucket:
+            logger.info("ignored: not the input bucket", extra={"input_bucket": CFG.input_bucket})
+            results.append({"status": "ignored", "bucket": bucket, "key": key})
+            continue
+        r = steps.extract(bucket, key, record["etag"], CFG, SETTINGS)
         logger.append_keys(job_id=r["job_id"])
         logger.info("extract", extra={"result": r})
         if r["status"] == "rejected":

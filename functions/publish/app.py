@@ -1,4 +1,4 @@
-"""S5 / M14: score, choose and publish to the CDN bucket; manifest last (all or nothing)."""
+"""S5 / M12–M14: choose, render only the chosen posters, publish to the CDN bucket (manifest last)."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -18,6 +18,7 @@ def handler(event: dict, context):
     logger.append_keys(job_id=event["job_id"])
     out = steps.publish(event, CFG, SETTINGS)
     logger.info("published", extra={"result": out})
+    metrics.add_metric(name="PostersRendered", unit=MetricUnit.Count, value=out["rendered"])
     metrics.add_metric(name="PostersPublished", unit=MetricUnit.Count, value=out["posters"])
     for reason, n in ({} if is_metrics_disabled() else out.get("rejected_reasons", {})).items():
         with single_metric(name="FramesRejected", unit=MetricUnit.Count, value=n,

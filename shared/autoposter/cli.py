@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from .errors import AutoposterError
@@ -132,25 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check template files against the schema")
     v.add_argument("templates", nargs="+")
     v.set_defaults(fn=cmd_validate)
-    lc = sub.add_parser("local-cloud", help="run the serverless flow on this machine (moto S3 + Step Functions)")
-    lc.add_argument("video")
-    lc.add_argument("--out", required=True, help="folder to download the published set into")
-    lc.add_argument("--title")
-    lc.add_argument("--link")
-    lc.add_argument("--template")
-    lc.add_argument("--scenario")
-    lc.add_argument("--serve", action="store_true", help="keep the local S3 endpoint up after the run")
-    lc.set_defaults(fn=cmd_local_cloud)
+    for ep in entry_points(group="autoposter.commands"):   # e.g. local-cloud, from autoposter_local
+        ep.load()(sub)
     return ap
-
-
-def cmd_local_cloud(args) -> int:
-    try:
-        from autoposter_aws.local_cloud import main as local_main
-    except ImportError as exc:
-        raise AutoposterError(f"local-cloud needs the AWS extras and the repo's functions ({exc}); "
-                              "run from a checkout after `pip install -e .[dev]`", code="Settings::Missing")
-    return local_main(args)
 
 
 def main(argv=None) -> int:

@@ -77,6 +77,18 @@ def _open(path: str) -> cv2.VideoCapture:
     return cap
 
 
+def probe_duration(path: str | os.PathLike) -> float:
+    """Seconds the container says the video lasts (0 when it does not say), read before any decoding:
+    enough to refuse a video that is too long for the time a function has."""
+    cap = _open(str(path))
+    try:
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        n = float(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+    finally:
+        cap.release()
+    return n / fps if math.isfinite(fps) and 0 < fps <= 1000 and math.isfinite(n) and n > 0 else 0.0
+
+
 def probe(path: str | os.PathLike, settings: FrameSettings | None = None) -> VideoInfo:
     """Read the header and check the video is usable; raises ``VideoError`` with a code."""
     s = settings or FrameSettings()

@@ -1,20 +1,11 @@
 """What each Lambda function does, as plain functions over S3 keys (handlers only parse and call).
 
-Work bucket layout, per job (``job_id`` = execution name, from bucket, key and ETag)::
+    extract_frames  upload → frame batches + job.json → one execution per (bucket, key, ETag)
+    analyse         one batch: each frame decoded once; faces, saliency, crops, scores (M2–M12)
+    batch_failed    the Map's Catch: records why a batch failed
+    publish         choose (M12, M13), render only the chosen posters (M8, M9), publish (M14)
 
-    jobs/{job_id}/job.json            job, video facts, frames rejected at sampling
-    jobs/{job_id}/frames.json         the Map's items: [{"index", "time", "key", "after_cut"}]
-    jobs/{job_id}/frames/{i}.jpg      candidate frames
-    jobs/{job_id}/detect/{i}.json     faces and salient region (M2, M3)
-    jobs/{job_id}/crop/{i}.json       crop windows and scores per scenario (M4–M12)
-    jobs/{job_id}/posters/{tpl}/{scenario}/{i}.jpg   composed posters (M8, M9)
-    jobs/{job_id}/results/{i}.json    per-frame outcome: ok + candidates, or the failure's cause
-    jobs/{job_id}/result.json         what publish did
-    errors/{job_id}.json              an upload that could not be read (nothing is published)
-    feedback/{job_id}.json            M13: {"<scenario>@<frame_time>": {"ctr": …, "retention": …}},
-                                      blended into the ranking the next time publish runs
-
-CDN bucket, per job: ``videos/{job_id}/…jpg``, ``index.html``, then ``manifest.json`` last.
+Where objects live is ``keys.py``'s business; how S3 is reached is ``storage.py``'s.
 """
 from __future__ import annotations
 
@@ -24,33 +15,25 @@ import os
 import re
 import tempfile
 import unicodedata
+from email.header import decode_header, make_header
 from pathlib import PurePosixPath
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import cv2
 import numpy as np
 from botocore.exceptions import ClientError
 
-from autoposter.errors import AutoposterError, VideoError
-from autoposter.frames import FrameSampler
-from autoposter.gallery import gallery_html, reason_counts, rejection_summary
-from autoposter.pipeline import (Candidate, FrameResult, Job, analyze_frame, build_manifest, job_scenarios,
-                                 poster_name, poster_record, render_poster, score_crops, select)
+from autoposter.analysis import Candidate, Job, analyze_frame, job_scenarios, score_crops, select
+from autoposter.errors import VideoError
+from autoposter.frames import FrameSampler, probe_duration
 from autoposter.settings import Settings
 from autoposter.templates import load as load_template
 
-from . import storage
+from . import framepack, keys, storage
 from .config import Config
+from .errors import FramesFailed, InjectedFault, S3NotFound
 
 JPEG = [cv2.IMWRITE_JPEG_QUALITY, 92]
-
-
-class InjectedFault(Exception):
-    """Raised by the detect step when the FAULT_INJECT_DETECT test hook names the frame."""
-
-
-class FramesFailed(AutoposterError):
-    code = "Frames::TooManyFailed"
 
 
 def job_id_for(bucket: str, key: str, etag: str) -> str:
@@ -61,217 +44,241 @@ def job_id_for(bucket: str, key: str, etag: str) -> str:
     return f"{stem}-{digest}"
 
 
-def _base(job_id: str) -> str:
-    return f"jobs/{job_id}/"
-
-
-def _image(bucket: str, key: str) -> np.ndarray:
-    img = cv2.imdecode(np.frombuffer(storage.get_bytes(bucket, key), np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        raise VideoError(f"frame {key} cannot be decoded", code="Frame::Unreadable")
-    return img
+def decode_meta(value: str) -> str:
+    """S3 user metadata is ASCII: titles travel RFC 2047-encoded (``=?UTF-8?B?…?=``) or
+    percent-encoded UTF-8 (``Caf%C3%A9``); both are decoded here, plain ASCII passes unchanged."""
+    if "=?" in value:
+        try:
+            return str(make_header(decode_header(value)))
+        except (ValueError, LookupError):
+            return value
+    return unquote(value, errors="strict") if "%" in value else value
 
 
 # --- extract_frames ----------------------------------------------------------------------
 
 def extract(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn=None) -> dict:
-    """S1–S2: stream the upload to /tmp, write frames and the frame manifest, start one execution."""
+    """S1–S2: stream the upload to /tmp, write frame batches and job.json, start one execution."""
     job_id = job_id_for(bucket, key, etag)
-    base = _base(job_id)
-    if storage.exists(cfg.work_bucket, base + "frames.json"):
-        items = storage.get_json(cfg.work_bucket, base + "frames.json")
-    else:
+    doc = storage.get_json_or_none(cfg.work_bucket, keys.job_doc(job_id))
+    if doc is None:
         try:
-            items = _extract_frames(bucket, key, etag, job_id, cfg, settings)
+            doc = _extract_frames(bucket, key, etag, job_id, cfg, settings)
         except VideoError as exc:
-            storage.put_json(cfg.work_bucket, f"errors/{job_id}.json",
+            storage.put_json(cfg.work_bucket, keys.error(job_id),
                              {"bucket": bucket, "key": key, "etag": etag, **exc.to_dict()})
             return {"status": "rejected", "job_id": job_id, "key": key, **exc.to_dict()}
-    return _start(job_id, items, cfg, sfn)
+    return _start(job_id, doc, cfg, sfn)
 
 
-def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) -> list[dict]:
-    base = _base(job_id)
-    meta = {k.lower(): v for k, v in storage.head(bucket, key).get("Metadata", {}).items()}
-    suffix = PurePosixPath(key).suffix[:10] if re.fullmatch(r"\.[A-Za-z0-9]{1,9}", PurePosixPath(key).suffix) else ""
+def _refuse(message: str, code: str, key: str):
+    raise VideoError(f"{key}: {message}", code=code)
+
+
+def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) -> dict:
+    try:
+        head = storage.head(bucket, key)
+    except S3NotFound:
+        _refuse("the object is gone (deleted or overwritten before it was read)", "Video::NotFound", key)
+    size = int(head.get("ContentLength", 0))
+    if size == 0:
+        _refuse("the upload is empty (0 bytes)", "Video::Empty", key)
+    if size > cfg.max_upload_bytes:
+        _refuse(f"the upload is {size:,} bytes; the limit is {cfg.max_upload_bytes:,} (MAX_UPLOAD_BYTES)",
+                "Video::TooLarge", key)
+    meta = {k.lower(): decode_meta(v) for k, v in head.get("Metadata", {}).items()}
+    suffix = PurePosixPath(key).suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,9}", PurePosixPath(key).suffix) else ""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "source" + suffix)
         storage.download(bucket, key, path)
-        sampler = FrameSampler(path, settings.frames)
-        items = []
-        for f in sampler:
-            fkey = f"{base}frames/{f.index:06d}.jpg"
-            storage.put_bytes(cfg.work_bucket, fkey, cv2.imencode(".jpg", f.image, JPEG)[1].tobytes(), "image/jpeg")
-            items.append({"index": f.index, "time": round(f.time, 3), "key": fkey, "after_cut": f.after_cut})
+        try:
+            duration = probe_duration(path)
+            if duration > cfg.max_video_seconds:
+                _refuse(f"the video lasts {duration:.0f} s; the limit is {cfg.max_video_seconds:.0f} s "
+                        "(MAX_VIDEO_SECONDS)", "Video::TooLong", key)
+            sampler = FrameSampler(path, settings.frames)
+            frames = [(f.index, round(f.time, 3), f.after_cut, cv2.imencode(".jpg", f.image, JPEG)[1].tobytes())
+                      for f in sampler]
+        except VideoError as exc:           # name the upload, never the function's temporary file
+            raise VideoError(exc.message.replace(path, key), code=exc.code) from None
         info = sampler.info.to_dict()
+    if not frames:
+        counts = ", ".join(f"{r} ×{n}" for r, n in _counts(r.reason for r in sampler.rejected).items())
+        _refuse(f"no usable frame ({counts or 'none sampled'})", "Video::NoUsableFrame", key)
+    batches = []
+    for b, span in enumerate(framepack.split(len(frames), cfg.batch_size)):
+        part = [frames[i] for i in span]
+        bkey = keys.frames_batch(job_id, b)
+        storage.put_bytes(cfg.work_bucket, bkey, framepack.pack([(i, data) for i, _, _, data in part]),
+                          "application/x-tar")
+        batches.append({"batch": b, "key": bkey,
+                        "frames": [{"index": i, "time": t, "after_cut": c} for i, t, c, _ in part]})
     info.update(path=key, bucket=bucket, etag=etag, frames_decoded=sampler.decoded,
-                cuts=[round(t, 2) for t in sampler.cuts])
+                frames_expected=sampler.info.frame_count, cuts=[round(t, 2) for t in sampler.cuts])
     job = Job(link=meta.get("link") or cfg.link_base + quote(key), title=meta.get("title") or PurePosixPath(key).stem,
               meta={k: v for k, v in meta.items() if k in ("tagline", "search_text")},
               templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
-    storage.put_json(cfg.work_bucket, base + "job.json",
-                     {"job": job.to_dict(), "video": info, "rejected": [r.to_dict() for r in sampler.rejected]})
-    storage.put_json(cfg.work_bucket, base + "frames.json", items)   # written last: marks extraction done
-    return items
+    scenarios = job_scenarios(job, [load_template(t) for t in job.templates])
+    doc = {"job": job.to_dict(), "video": info, "scenarios": scenarios, "batches": batches,
+           "rejected": [r.to_dict() for r in sampler.rejected]}
+    storage.put_json(cfg.work_bucket, keys.batches_doc(job_id), batches)       # the Map's items
+    storage.put_json(cfg.work_bucket, keys.job_doc(job_id), doc)      # written last: marks extraction done
+    return doc
 
 
-def _start(job_id: str, items: list, cfg: Config, sfn) -> dict:
-    base = _base(job_id)
-    payload = {"job_id": job_id, "work_bucket": cfg.work_bucket, "job_key": base + "job.json",
-               "frames_key": base + "frames.json", "count": len(items),
-               "tolerated_failure_percent": cfg.tolerated_failure,
-               "mode": "inline" if len(items) <= cfg.inline_limit else "distributed"}
-    if payload["mode"] == "inline":
-        payload["frames"] = items
+def _counts(reasons) -> dict:
+    out: dict = {}
+    for r in reasons:
+        out[r] = out.get(r, 0) + 1
+    return out
+
+
+def _start(job_id: str, doc: dict, cfg: Config, sfn) -> dict:
+    batches = doc["batches"]
+    payload = {"job_id": job_id, "work_bucket": cfg.work_bucket, "job_key": keys.job_doc(job_id),
+               "batches_key": keys.batches_doc(job_id), "scenarios": doc["scenarios"],
+               "batch_count": len(batches), "frames": sum(len(b["frames"]) for b in batches)}
     sfn = sfn or storage.client("stepfunctions")
     try:
         r = sfn.start_execution(stateMachineArn=cfg.state_machine_arn, name=job_id, input=json.dumps(payload))
-        return {"status": "started", "job_id": job_id, "frames": len(items), "execution_arn": r["executionArn"]}
+        return {"status": "started", "job_id": job_id, "frames": payload["frames"], "batches": len(batches),
+                "execution_arn": r["executionArn"]}
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
-            return {"status": "duplicate", "job_id": job_id, "frames": len(items)}
+            return {"status": "duplicate", "job_id": job_id, "frames": payload["frames"]}
         raise
 
 
-# --- per-frame steps (the Map iterator) -------------------------------------------------
+# --- analyse (the Map's item: one batch of frames) --------------------------------------------
 
-def _fault(cfg: Config, index: int) -> None:
-    hook = cfg.fault_detect.strip()
-    if hook and (hook == "all" or str(index) in {s.strip() for s in hook.split(",")}):
-        raise InjectedFault(f"injected detect failure for frame {index} (FAULT_INJECT_DETECT={hook})")
-
-
-def detect(event: dict, cfg: Config, settings: Settings, detector) -> dict:
-    frame, bucket = event["frame"], event["work_bucket"]
-    _fault(cfg, int(frame["index"]))
-    img = _image(bucket, frame["key"])
-    fr = analyze_frame(img, detector, settings, float(frame["time"]), int(frame["index"]), bool(frame.get("after_cut")))
-    key = f"{_base(event['job_id'])}detect/{int(frame['index']):06d}.json"
-    storage.put_json(bucket, key, fr.to_dict())
-    return {**event, "detect_key": key, "faces": len(fr.faces)}
+def _fault(cfg: Config, batch: int) -> None:
+    hook = cfg.fault_inject.strip()
+    if hook and (hook == "all" or str(batch) in {s.strip() for s in hook.split(",")}):
+        raise InjectedFault(f"injected failure for batch {batch} (FAULT_INJECT={hook})")
 
 
-def _job(bucket: str, job_id: str) -> dict:
-    return storage.get_json(bucket, _base(job_id) + "job.json")
+def analyse(event: dict, cfg: Config, settings: Settings, detector) -> dict:
+    """Each frame of the batch downloaded and decoded once; its whole analysis written once."""
+    batch, bucket, job_id = event["batch"], event["work_bucket"], event["job_id"]
+    _fault(cfg, int(batch["batch"]))
+    images = framepack.unpack(storage.get_bytes(bucket, batch["key"]))
+    frames = []
+    for f in batch["frames"]:
+        data = images.get(int(f["index"]))
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+        if img is None:
+            raise VideoError(f"frame {f['index']} of {batch['key']} cannot be decoded", code="Frame::Unreadable")
+        fr = analyze_frame(img, detector, settings, float(f["time"]), int(f["index"]), bool(f.get("after_cut")))
+        cands = score_crops(img, fr, list(event["scenarios"]), settings)
+        frames.append({"frame": fr.to_dict(), "candidates": [c.to_dict() for c in cands]})
+    doc = {"ok": True, "batch": batch["batch"], "frames": frames}
+    storage.put_json(bucket, keys.analysis(job_id, int(batch["batch"])), doc)
+    return {"batch": batch["batch"], "ok": True, "frames": len(frames),
+            "faces": sum(len(f["frame"]["faces"]) for f in frames),
+            "passed": sum(c["rejected"] is None for f in frames for c in f["candidates"])}
 
 
-def crop(event: dict, settings: Settings) -> dict:
-    frame, bucket = event["frame"], event["work_bucket"]
-    img = _image(bucket, frame["key"])
-    fr = FrameResult.from_dict(storage.get_json(bucket, event["detect_key"]))
-    job = Job.from_dict(_job(bucket, event["job_id"])["job"])
-    scen = job_scenarios(job, [load_template(t) for t in job.templates])
-    cands = score_crops(img, fr, scen, settings)
-    key = f"{_base(event['job_id'])}crop/{int(frame['index']):06d}.json"
-    storage.put_json(bucket, key, [c.to_dict() for c in cands])
-    return {**event, "crop_key": key, "passed": sum(c.rejected is None for c in cands)}
-
-
-def compose(event: dict) -> dict:
-    frame, bucket, job_id = event["frame"], event["work_bucket"], event["job_id"]
-    index = int(frame["index"])
-    cands = [Candidate.from_dict(c) for c in storage.get_json(bucket, event["crop_key"])]
-    job = Job.from_dict(_job(bucket, job_id)["job"])
-    templates = [load_template(t) for t in job.templates]
-    img = _image(bucket, frame["key"]) if any(c.rejected is None for c in cands) else None
-    out = []
-    for c in cands:
-        rec = c.to_dict()
-        if c.rejected is None:
-            rec["posters"] = {}
-            for tpl in templates:
-                if c.scenario not in tpl.scenarios:
-                    continue
-                poster, placements, _ = render_poster(img, c, tpl, job.fields())
-                pkey = f"{_base(job_id)}posters/{tpl.name}/{c.scenario}/{index:06d}.jpg"
-                storage.put_bytes(bucket, pkey, cv2.imencode(".jpg", poster, JPEG)[1].tobytes(), "image/jpeg")
-                rec["posters"][tpl.name] = {"key": pkey, "layers": [p.to_dict() for p in placements]}
-        out.append(rec)
-    storage.put_json(bucket, f"{_base(job_id)}results/{index:06d}.json",
-                     {"ok": True, "index": index, "time": frame["time"], "candidates": out})
-    return {"index": index, "ok": True, "posters": sum(len(r.get("posters", {})) for r in out)}
-
-
-def frame_failed(event: dict) -> dict:
-    """The Map's Catch: record why this frame failed, so publish can report it."""
-    frame, err = event["frame"], event.get("error") or {}
+def batch_failed(event: dict) -> dict:
+    """The Map's Catch: record why this batch failed, so publish can count it against the tolerance."""
+    batch, err = event["batch"], event.get("error") or {}
     message = err.get("Cause", "")
     try:
         cause = json.loads(message)
         message = f"{cause.get('errorType', '')}: {cause.get('errorMessage', '')}".strip(": ")
     except (TypeError, ValueError):
         pass
-    index = int(frame["index"])
-    doc = {"ok": False, "index": index, "time": frame["time"], "error": err.get("Error", "Unknown"),
-           "message": message[:500]}
-    storage.put_json(event["work_bucket"], f"{_base(event['job_id'])}results/{index:06d}.json", doc)
-    return {"index": index, "ok": False, "error": doc["error"]}
+    doc = {"ok": False, "batch": batch["batch"], "error": err.get("Error", "Unknown"), "message": message[:500],
+           "frames": batch["frames"]}
+    storage.put_json(event["work_bucket"], keys.analysis(event["job_id"], int(batch["batch"])), doc)
+    return {"batch": batch["batch"], "ok": False, "error": doc["error"]}
 
 
-# --- publish ----------------------------------------------------------------------------
+# --- publish --------------------------------------------------------------------------------
 
 def publish(event: dict, cfg: Config, settings: Settings) -> dict:
-    """S5 / M14: choose, copy posters to the CDN bucket, gallery, manifest last. All or nothing."""
+    """S5 / M14: choose, render the chosen posters, publish them, the gallery, and the manifest last."""
+    from autoposter.gallery import gallery_html, reason_counts, rejection_summary
+    from autoposter.pipeline import build_manifest, poster_name, poster_record, render_poster
+
     bucket, job_id = event["work_bucket"], event["job_id"]
-    base = _base(job_id)
-    jobdoc = _job(bucket, job_id)
+    jobdoc = storage.get_json(bucket, keys.job_doc(job_id))
     job = Job.from_dict(jobdoc["job"])
-    frames = storage.get_json(bucket, base + "frames.json")
-    results = {int(PurePosixPath(k).stem): storage.get_json(bucket, k)
-               for k in storage.list_keys(bucket, base + "results/")}
-    wanted = {int(f["index"]): float(f["time"]) for f in frames}
-    failed = [results.get(i) or {"index": i, "error": "NoResult", "message": "the frame produced no result"}
-              for i in sorted(wanted) if not (results.get(i) or {}).get("ok")]
-    if frames and len(failed) * 100.0 / len(frames) > cfg.tolerated_failure:
-        first = failed[0]
-        raise FramesFailed(f"{len(failed)} of {len(frames)} frames failed (tolerated {cfg.tolerated_failure:g} %); "
-                           f"frame {first['index']}: {first['error']}: {first.get('message', '')}"[:1000])
-    templates = [load_template(t) for t in job.templates]
-    scen = job_scenarios(job, templates)
-    cands, poster_keys, layers, rejected = [], {}, {}, list(jobdoc["rejected"])
-    for i in sorted(wanted):
-        res = results.get(i) or {}
-        if not res.get("ok"):
-            rejected.append({"frame_time": wanted[i], "reason":
-                             f"failed: {res.get('error', 'NoResult')}: {res.get('message', '')}"[:300]})
+    batches = jobdoc["batches"]
+    analyses = {b["batch"]: storage.get_json_or_none(bucket, keys.analysis(job_id, b["batch"])) for b in batches}
+    total = sum(len(b["frames"]) for b in batches)
+    failed, cands, rejected = [], [], list(jobdoc["rejected"])
+    for b in batches:
+        a = analyses[b["batch"]] or {"ok": False, "error": "NoResult", "message": "the batch produced no result"}
+        if not a.get("ok"):
+            failed += [(f, a) for f in b["frames"]]
+            rejected += [{"frame_time": f["time"], "reason": f"failed: {a.get('error')}: {a.get('message', '')}"[:300]}
+                         for f in b["frames"]]
             continue
-        for rec in res["candidates"]:
-            c = Candidate.from_dict(rec)
-            if c.rejected:
-                rejected.append(c.rejection())
-                continue
-            cands.append(c)
-            for tname, p in rec.get("posters", {}).items():
-                poster_keys[(tname, c.scenario, c.frame_index)] = p["key"]
-                layers[(tname, c.scenario, c.frame_index)] = p["layers"]
+        for fr in a["frames"]:
+            for rec in fr["candidates"]:
+                c = Candidate.from_dict(rec)
+                if c.rejected:
+                    rejected.append(c.rejection())
+                else:
+                    cands.append(c)
+    if total and len(failed) * 100.0 / total > cfg.tolerated_failure:    # the one place the tolerance is enforced
+        f, a = failed[0]
+        raise FramesFailed(f"{len(failed)} of {total} frames failed (tolerated {cfg.tolerated_failure:g} %); "
+                           f"frame {f['index']}: {a.get('error')}: {a.get('message', '')}"[:1000])
     rejected.sort(key=lambda r: r["frame_time"])
-    fkey = f"feedback/{job_id}.json"
-    feedback = storage.get_json(bucket, fkey) if storage.exists(bucket, fkey) else None
-    chosen = select(cands, templates, scen, settings, feedback)
-    posters = []
+    feedback = storage.get_json_or_none(bucket, keys.feedback(job_id))
+    templates = [load_template(t) for t in job.templates]
+    chosen = select(cands, templates, list(jobdoc["scenarios"]), settings, feedback)
+    batch_of = {f["index"]: b for b in batches for f in b["frames"]}
+    needed = sorted({batch_of[c.frame_index]["batch"] for picked in chosen.values() for c in picked})
+    images = {}
+    for b in needed:                                      # one GET per batch holding a chosen frame
+        for index, data in framepack.unpack(storage.get_bytes(bucket, batches[b]["key"])).items():
+            images[index] = data
+    decoded: dict[int, np.ndarray] = {}
     by_name = {t.name: t for t in templates}
-    prefix = f"videos/{job_id}/"
-    plan = []
+    prefix = keys.cdn_prefix(job_id)
+    posters, rendered = [], []
     for (tname, sname), picked in chosen.items():
         for rank, c in enumerate(picked, 1):
+            if c.frame_index not in decoded:
+                decoded[c.frame_index] = cv2.imdecode(np.frombuffer(images[c.frame_index], np.uint8), cv2.IMREAD_COLOR)
+            poster, placements, _ = render_poster(decoded[c.frame_index], c, by_name[tname], job.fields())
             rel = poster_name(tname, sname, rank, c.frame_time)
-            plan.append((poster_keys[(tname, sname, c.frame_index)], prefix + rel))
-            rec = poster_record(rel, by_name[tname], c, [], rank, job.link)
-            rec["layers"] = layers[(tname, sname, c.frame_index)]
-            posters.append(rec)
+            rendered.append((prefix + rel, cv2.imencode(".jpg", poster, JPEG)[1].tobytes()))
+            posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link))
     manifest = build_manifest(jobdoc["video"], job, posters, rejected, settings)
     manifest["failed_frames"] = len(failed)
-    if not posters:
-        result = {"posters": 0, "job_id": job_id, "reason": f"no poster passed: {rejection_summary(manifest)}",
-                  "rejected_reasons": reason_counts(rejected)}
-        storage.put_json(bucket, base + "result.json", result)
-        return result
-    for src, dst in plan:
-        storage.copy(bucket, src, cfg.cdn_bucket, dst, "image/jpeg", "public, max-age=31536000, immutable")
-    storage.put_bytes(cfg.cdn_bucket, prefix + "index.html", gallery_html(manifest).encode("utf-8"),
-                      "text/html; charset=utf-8", "public, max-age=60")
-    storage.put_json(cfg.cdn_bucket, prefix + "manifest.json", manifest, "public, max-age=60")   # last
-    result = {"posters": len(posters), "job_id": job_id, "manifest_key": prefix + "manifest.json",
-              "failed_frames": len(failed), "rejected_reasons": reason_counts(rejected)}
-    storage.put_json(bucket, base + "result.json", result)
-    return result
+    result = {"posters": len(posters), "rendered": len(rendered), "job_id": job_id, "failed_frames": len(failed),
+              "frames_analysed": total - len(failed), "batches": len(batches),
+              "rejected_reasons": reason_counts(rejected)}
+    if posters:
+        for pkey, data in rendered:
+            storage.put_bytes(cfg.cdn_bucket, pkey, data, "image/jpeg", "public, max-age=31536000, immutable")
+        storage.put_bytes(cfg.cdn_bucket, prefix + "index.html", gallery_html(manifest).encode("utf-8"),
+                          "text/html; charset=utf-8", "public, max-age=60")
+        storage.put_json(cfg.cdn_bucket, prefix + "manifest.json", manifest, "public, max-age=60")   # last
+        result["manifest_key"] = prefix + "manifest.json"
+    else:
+        result["reason"] = f"no poster passed: {rejection_summary(manifest)}"
+    return result                       # the execution's output: what publish did
+
+
+def s3_records(event) -> list[dict]:
+    """``{"bucket", "key", "etag"}`` per record of an S3 notification, or ``{"error", "code"}``
+    for a record that is not one (typed: ``Event::Malformed``)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        return [{"code": "Event::Malformed", "error": "the event has no S3 Records list"}]
+    out = []
+    for i, r in enumerate(records):
+        try:
+            s3 = r["s3"]
+            bucket, obj = s3["bucket"]["name"], s3["object"]
+            key, etag = obj["key"], str(obj.get("eTag") or obj.get("etag") or "")
+            if not (isinstance(bucket, str) and isinstance(key, str) and bucket and key):
+                raise TypeError
+            out.append({"bucket": bucket, "key": key, "etag": etag})
+        except (KeyError, TypeError):
+            out.append({"code": "Event::Malformed", "error": f"record {i} is not an S3 object notification"})
+    return out

@@ -1,33 +1,82 @@
-"""S3 in a handful of calls; every other module goes through these."""
+"""S3 in a handful of calls; every other module goes through these.
+
+botocore's errors are mapped to the typed errors of ``errors.py`` so the state machine
+retries what is transient and nothing else. The SDK itself retries throttling a few
+times first (standard retry mode).
+"""
 from __future__ import annotations
 
 import functools
 import json
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+
+from .errors import TRANSIENT_CODES, S3AccessDenied, S3NotFound, S3Transient
 
 
 @functools.lru_cache(maxsize=None)
 def client(service: str):
-    return boto3.client(service)
+    """One client per service per container; a session of its own reads the credentials the
+    environment holds now (boto3's default session would keep the first ones it saw)."""
+    # checksums only where S3 requires them: computing one per PUT body cost publish ~7 ms a poster
+    cfg = Config(retries={"mode": "standard", "max_attempts": 4}, request_checksum_calculation="when_required",
+                 response_checksum_validation="when_required")
+    return boto3.session.Session().client(service, config=cfg)
 
 
 def s3():
     return client("s3")
 
 
+def _typed(op: str, bucket: str, key: str, exc: Exception) -> Exception:
+    where = f"{op} s3://{bucket}/{key}"
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return S3AccessDenied(f"{where}: access denied ({code}); the function's role lacks this permission")
+        if code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket"):
+            return S3NotFound(f"{where}: no such object ({code})")
+        if code in TRANSIENT_CODES or status.startswith("5"):
+            return S3Transient(f"{where}: {code or status} (transient)")
+        return exc
+    if isinstance(exc, (BotoConnectionError, BotoCoreError)):
+        return S3Transient(f"{where}: {type(exc).__name__}: {exc}")
+    return exc
+
+
+def _call(op: str, bucket: str, key: str, fn, **kw):
+    try:
+        return fn(**kw)
+    except (ClientError, BotoCoreError) as exc:
+        typed = _typed(op, bucket, key, exc)
+        if typed is exc:
+            raise
+        raise typed from exc
+
+
 def get_bytes(bucket: str, key: str) -> bytes:
-    return s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key)["Body"].read()
 
 
 def get_json(bucket: str, key: str):
     return json.loads(get_bytes(bucket, key))
 
 
+def get_json_or_none(bucket: str, key: str):
+    """One GET; ``None`` when the object does not exist (no HEAD first)."""
+    try:
+        return get_json(bucket, key)
+    except S3NotFound:
+        return None
+
+
 def put_bytes(bucket: str, key: str, data: bytes, content_type: str, cache: str | None = None) -> None:
     extra = {"CacheControl": cache} if cache else {}
-    s3().put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type, **extra)
+    _call("PutObject", bucket, key, s3().put_object, Bucket=bucket, Key=key, Body=data, ContentType=content_type,
+          **extra)
 
 
 def put_json(bucket: str, key: str, doc, cache: str | None = None) -> None:
@@ -35,23 +84,16 @@ def put_json(bucket: str, key: str, doc, cache: str | None = None) -> None:
               "application/json; charset=utf-8", cache)
 
 
-def exists(bucket: str, key: str) -> bool:
-    try:
-        s3().head_object(Bucket=bucket, Key=key)
-        return True
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-
-
 def head(bucket: str, key: str) -> dict:
-    return s3().head_object(Bucket=bucket, Key=key)
+    return _call("HeadObject", bucket, key, s3().head_object, Bucket=bucket, Key=key)
 
 
-def download(bucket: str, key: str, path: str) -> None:
-    """Streamed to disk in parts (never the whole object in memory)."""
-    s3().download_file(bucket, key, path)
+def download(bucket: str, key: str, path: str, chunk: int = 8 << 20) -> None:
+    """Streamed to disk in 8 MiB pieces (never the whole object in memory), one GET."""
+    body = _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key)["Body"]
+    with open(path, "wb") as f:
+        for part in body.iter_chunks(chunk):
+            f.write(part)
 
 
 def list_keys(bucket: str, prefix: str) -> list[str]:
@@ -59,9 +101,3 @@ def list_keys(bucket: str, prefix: str) -> list[str]:
     for page in s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(o["Key"] for o in page.get("Contents", []))
     return keys
-
-
-def copy(src_bucket: str, src_key: str, bucket: str, key: str, content_type: str, cache: str | None = None) -> None:
-    extra = {"CacheControl": cache} if cache else {}
-    s3().copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": src_bucket, "Key": src_key},
-                     MetadataDirective="REPLACE", ContentType=content_type, **extra)

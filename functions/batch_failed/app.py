@@ -1,4 +1,4 @@
-"""The Map's Catch: record why a frame failed (publish counts failures against the tolerated share)."""
+"""The Map's Catch: record why a batch failed (publish counts its frames against the tolerated share)."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -11,9 +11,9 @@ logger, metrics, tracer = Logger(), Metrics(), Tracer()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context):
-    logger.append_keys(job_id=event["job_id"], frame=event["frame"]["index"])
-    out = steps.frame_failed(event)
-    logger.warning("frame failed", extra={"result": out})
+    logger.append_keys(job_id=event["job_id"], batch=event["batch"]["batch"])
+    out = steps.batch_failed(event)
+    logger.warning("batch failed", extra={"result": out})
     metrics.add_dimension(name="error", value=str(out["error"])[:200])
-    metrics.add_metric(name="FramesFailed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="FramesFailed", unit=MetricUnit.Count, value=len(event["batch"]["frames"]))
     return out

@@ -1,4 +1,4 @@
-"""Map iterator, step 1: faces (MTCNN) and the salient region of one frame."""
+"""The Map's item: one batch of frames, each decoded once — faces, saliency, crops and scores (M2–M12)."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -9,17 +9,16 @@ from autoposter_aws.config import Config
 
 logger, metrics, tracer = Logger(), Metrics(), Tracer()
 CFG, SETTINGS = Config.from_env(), Settings.from_env()
-DETECTOR = None
+DETECTOR = FaceDetector(SETTINGS.faces)      # models load once per container, in the init phase
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context):
-    global DETECTOR
-    DETECTOR = DETECTOR or FaceDetector(SETTINGS.faces)      # models load once per container
-    logger.append_keys(job_id=event["job_id"], frame=event["frame"]["index"])
-    out = steps.detect(event, CFG, SETTINGS, DETECTOR)
-    metrics.add_metric(name="FramesProcessed", unit=MetricUnit.Count, value=1)
+    logger.append_keys(job_id=event["job_id"], batch=event["batch"]["batch"])
+    out = steps.analyse(event, CFG, SETTINGS, DETECTOR)
+    metrics.add_metric(name="FramesAnalysed", unit=MetricUnit.Count, value=out["frames"])
     metrics.add_metric(name="FacesDetected", unit=MetricUnit.Count, value=out["faces"])
+    metrics.add_metric(name="CropsPassed", unit=MetricUnit.Count, value=out["passed"])
     return out

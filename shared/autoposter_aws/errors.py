@@ -1,0 +1,41 @@
+"""Errors the state machine's Retry and Catch can name.
+
+Lambda reports an unhandled exception's class name as ``errorType``; Step Functions uses
+it as the error name. So the class names below are the contract with
+``statemachine/build.py``: only ``S3Transient`` (throttling, 5xx, timeouts, dropped
+connections) is retried; ``S3AccessDenied``, ``S3NotFound`` and the core's typed errors are
+not — retrying them cannot help.
+"""
+from __future__ import annotations
+
+from autoposter.errors import AutoposterError
+
+TRANSIENT_CODES = {"Throttling", "ThrottlingException", "SlowDown", "RequestTimeout", "RequestTimeoutException",
+                   "InternalError", "ServiceUnavailable", "RequestLimitExceeded", "TooManyRequestsException",
+                   "500", "502", "503", "504"}
+
+
+class S3Transient(AutoposterError):
+    """Throttling, a 5xx or a dropped connection: worth retrying."""
+
+    code = "S3::Transient"
+
+
+class S3AccessDenied(AutoposterError):
+    """The function's role lacks a permission: a deployment problem, never retried."""
+
+    code = "S3::AccessDenied"
+
+
+class S3NotFound(AutoposterError):
+    code = "S3::NotFound"
+
+
+class FramesFailed(AutoposterError):
+    """More frames failed than the job tolerates: nothing is published."""
+
+    code = "Frames::TooManyFailed"
+
+
+class InjectedFault(Exception):
+    """Raised by the analysis step when the FAULT_INJECT test hook names the batch."""

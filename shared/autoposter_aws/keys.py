@@ -1,0 +1,48 @@
+"""Where everything lives in S3: the only module that knows the key layout.
+
+Work bucket, per job (``job_id`` = execution name, from bucket, key and ETag)::
+
+    jobs/{job}/frames/{b:05d}.tar      batch b of candidate frames (a tar of {index:06d}.jpg)
+    jobs/{job}/batches.json            the Distributed Map's items
+    jobs/{job}/job.json                job, video facts, sampling rejections, the batches;
+                                       written last by extraction: marks it done
+    jobs/{job}/analysis/{b:05d}.json   batch b analysed (faces, salient region, scored crops),
+                                       or why it failed
+    errors/{job}.json                  an upload that was refused (nothing starts)
+    feedback/{job}.json                M13: {"<scenario>@<frame_time>": {"ctr", "retention"}}
+
+CDN bucket, per job: ``videos/{job}/`` posters, ``index.html``, then ``manifest.json`` last.
+"""
+from __future__ import annotations
+
+
+def job_prefix(job_id: str) -> str:
+    return f"jobs/{job_id}/"
+
+
+def job_doc(job_id: str) -> str:
+    return f"jobs/{job_id}/job.json"
+
+
+def batches_doc(job_id: str) -> str:
+    return f"jobs/{job_id}/batches.json"
+
+
+def frames_batch(job_id: str, batch: int) -> str:
+    return f"jobs/{job_id}/frames/{batch:05d}.tar"
+
+
+def analysis(job_id: str, batch: int) -> str:
+    return f"jobs/{job_id}/analysis/{batch:05d}.json"
+
+
+def error(job_id: str) -> str:
+    return f"errors/{job_id}.json"
+
+
+def feedback(job_id: str) -> str:
+    return f"feedback/{job_id}.json"
+
+
+def cdn_prefix(job_id: str) -> str:
+    return f"videos/{job_id}/"
