@@ -38,17 +38,9 @@ from autoposter.templates import load as load_template  # noqa: E402
 from bench.common import at_res, input_frames, ms, p95  # noqa: E402
 from bench.peers import OpenCVFaces, SmartCropPy, centre_crop  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+
 RES = {"720p": 720, "1080p": 1080, "4K": 2160}
-
-# AWS list prices, us-east-1, x86, as of 2026-11 (typed in by hand; everything else is measured)
-PRICES = {
-    "lambda_gb_s": 0.0000166667,      # $ per GB-second
-    "lambda_request": 0.20 / 1e6,     # $ per request
-    "sfn_transition": 0.025 / 1000,   # $ per state transition (Standard workflows)
-    "s3_put": 0.005 / 1000,           # $ per PUT, COPY, POST, LIST request
-    "s3_get": 0.0004 / 1000,          # $ per GET, HEAD and other requests
-}
-
 
 def stats(xs):
     return {"median": round(statistics.median(xs), 2), "p95": round(p95(xs), 2), "n": len(xs)} if xs else None
@@ -172,62 +164,32 @@ def extraction() -> dict:
 
 
 # ------------------------------------------------------------------------------------ cost
-def template_memory() -> dict:
-    from cfnlint.decode import decode
-    tpl, _ = decode(str(ROOT / "template.yaml"))
-    default = tpl["Globals"]["Function"]["MemorySize"]
-    names = {"ExtractFramesFunction": "extract_frames", "DetectFunction": "detect", "CropFunction": "crop",
-             "ComposeFunction": "compose", "FrameFailedFunction": "frame_failed", "PublishFunction": "publish"}
-    return {short: tpl["Resources"][res]["Properties"].get("MemorySize", default) for res, short in names.items()}
+LONG_VIDEO = ROOT / "build" / "long_1080p.mp4"
 
 
-def cloud_counts() -> dict:
-    """One real local-cloud run of the sample video: requests, transitions and publish time."""
+def cloud_usage(video: Path) -> dict:
+    """One real local-cloud run (IAM enforced) of ``video`` with template.yaml's defaults: usage.json's report."""
+    import logging
+
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    from autoposter_aws.local_cloud import LocalCloud
-    with LocalCloud({"TEMPLATES": "streaming,cjk"}) as cloud:
-        timings = {}
-        for name, fn in list(cloud.server.handlers.items()):
-            def timed(ev, ctx, fn=fn, name=name):
-                t0 = time.perf_counter()
-                try:
-                    return fn(ev, ctx)
-                finally:
-                    timings.setdefault(name, []).append((time.perf_counter() - t0) * 1000)
-            cloud.server.handlers[name] = timed
-        event = cloud.upload(ROOT / "examples" / "sample.mp4", "in/sample.mp4")
-        started, extract_ms = ms(cloud.deliver, event)
-        r = started["results"][0]
-        d = cloud.wait(r["execution_arn"])
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    from autoposter.frames import probe
+    from autoposter_local.cloud import LocalCloud
+    from autoposter_local.command import template_default
+    from autoposter_local.usage import report
+    env = {"TEMPLATES": template_default("Templates"), "BATCH_SIZE": template_default("BatchSize")}
+    with LocalCloud(env) as cloud:
+        r = cloud.deliver(cloud.upload(video, f"in/{video.name}"))["results"][0]
+        d = cloud.wait(r["execution_arn"], timeout=1800)
         assert d["status"] == "SUCCEEDED", d
-        return {"frames": r["frames"], "transitions": cloud.transitions(r["execution_arn"]),
-                "s3": dict(cloud.s3_calls), "invocations": len(cloud.server.calls) + 1,
-                "extract_ms": round(extract_ms, 1),
-                "handler_ms": {k: round(statistics.median(v), 1) for k, v in timings.items()},
-                "handler_calls": {k: len(v) for k, v in timings.items()}}
+        return report(cloud, r["execution_arn"], probe(video).duration, json.loads(d["output"]))
 
 
-def cost(counts: dict, video_seconds: float) -> dict:
-    mem = template_memory()
-    per_min = 60.0 / video_seconds
-    gb_s = {}
-    for fn, n in counts["handler_calls"].items():
-        gb_s[fn] = n * counts["handler_ms"][fn] / 1000 * mem[fn] / 1024
-    gb_s["extract_frames"] = counts["extract_ms"] / 1000 * mem["extract_frames"] / 1024
-    s3 = counts["s3"]
-    puts = sum(v for k, v in s3.items() if k in ("PutObject", "CopyObject", "ListObjectsV2"))
-    gets = sum(v for k, v in s3.items() if k not in ("PutObject", "CopyObject", "ListObjectsV2"))
-    parts = {
-        "lambda_compute": sum(gb_s.values()) * PRICES["lambda_gb_s"],
-        "lambda_requests": counts["invocations"] * PRICES["lambda_request"],
-        "step_functions": counts["transitions"] * PRICES["sfn_transition"],
-        "s3_requests": puts * PRICES["s3_put"] + gets * PRICES["s3_get"],
-    }
-    per_video = sum(parts.values())
-    return {"memory_mb": mem, "gb_s": {k: round(v, 3) for k, v in gb_s.items()},
-            "s3_put_class": puts, "s3_get_class": gets,
-            "per_video_usd": round(per_video, 6), "per_video_minute_usd": round(per_video * per_min, 6),
-            "parts_per_minute_usd": {k: round(v * per_min, 6) for k, v in parts.items()}, "prices": PRICES}
+def costs() -> dict:
+    if not LONG_VIDEO.is_file():
+        subprocess.run([sys.executable, str(ROOT / "examples" / "make_long_video.py"), "--out", str(LONG_VIDEO)],
+                       check=True)
+    return {"sample": cloud_usage(ROOT / "examples" / "sample.mp4"), "long_1080p": cloud_usage(LONG_VIDEO)}
 
 
 # ------------------------------------------------------------------------------------ quality
@@ -342,26 +304,16 @@ def render_md(r: dict) -> str:
     e = r["extraction"]
     L += ["", f"Frame extraction on the sample video ({e['size']}, {e['video_seconds']} s, {e['frames_decoded']} "
           f"frames decoded, {e['candidates']} candidates): {e['elapsed_s']} s, **{e['x_real_time']}× real time**.", ""]
-    c, k = r["cost"], r["cloud_counts"]
-    L += ["## Cost of one video-minute (AWS list prices)", "",
-          f"From one local-cloud run of the sample video ({k['frames']} frames, templates streaming + cjk): "
-          f"{k['invocations']} Lambda invocations, {k['transitions']} state transitions, S3 requests "
-          f"{json.dumps(k['s3'])}; handler durations measured here (median ms: "
-          f"{json.dumps(k['handler_ms'])}; extract {k['extract_ms']} ms), memory from template.yaml "
-          f"({json.dumps(c['memory_mb'])}).", "",
-          "cost = Σ(duration_s × memory_GB) × $0.0000166667 + invocations × $0.20/1M + transitions × "
-          "$0.025/1000 + PUT-class × $0.005/1000 + GET-class × $0.0004/1000; per minute = per video × 60 / "
-          f"{r['extraction']['video_seconds']} s.", "",
-          "| part | $ per video-minute |", "|---|---:|"]
-    for part, v in c["parts_per_minute_usd"].items():
-        L.append(f"| {part} | {v:.6f} |")
-    L += [f"| **total** | **{c['per_video_minute_usd']:.6f}** |", "",
-          "Durations are from this machine's core; Lambda gives ~1 vCPU at 1.5–2 GB, so expect the same order. "
-          "CloudFront egress and storage are not included.", ""]
-    L += ["## Size (unzipped, function + layers; limit 262,144,000 bytes)", "",
-          "| function | layers | bytes | of limit |", "|---|---|---:|---:|"]
-    for fn, row in r["size"]["functions"].items():
-        L.append(f"| {fn} | {' + '.join(row['layers'])} | {row['total']:,} | {100 * row['total'] / row['limit']:.0f} % |")
+    from autoposter_local.usage import markdown as usage_md
+    L += ["## Cost of one video-minute (AWS list prices, arm64)", "",
+          "Each line is one local-cloud run under the template's IAM, with template.yaml's defaults "
+          "(templates, batch size), priced by `autoposter_local/usage.py` — the same report "
+          "`autoposter local-cloud VIDEO --out DIR` writes to `DIR/usage.json`.", ""]
+    for label, u in r["cost"].items():
+        L += [usage_md(u, label), ""]
+    from lambda_size import markdown as size_md
+    L += [f"## Size (unzipped, function + layers, {r['size']['platform']}; budget 200 MB)", "",
+          size_md(r["size"])]
     q = r["crop_quality"]
     L += ["", "## Crop quality on labelled frames", "",
           f"{r['labelled']['frames_with_faces']} frames with hand-boxed faces: {r['labelled']['composites']} "
@@ -438,13 +390,12 @@ def main(argv=None) -> int:
     r["memory"] = memory()
     step("extraction")
     r["extraction"] = extraction()
-    step("local cloud (counts for cost)")
-    r["cloud_counts"] = cloud_counts()
-    r["cost"] = cost(r["cloud_counts"], r["extraction"]["video_seconds"])
+    step("local cloud: cost of the sample and of a 10-minute 1080p video")
+    r["cost"] = costs()
     step("size")
-    sys.path.insert(0, str(ROOT / "scripts"))
     from lambda_size import sizes
     r["size"] = sizes(ROOT / "build" / "lambda")
+    r["size"].pop("dirs", None)
     step("labelled set")
     from bench.labelled import composites, sample_video_frames
     comp, sample = composites(), sample_video_frames()

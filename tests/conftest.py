@@ -1,3 +1,7 @@
+import glob
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,3 +42,13 @@ def detector():
 def sample_video() -> Path:
     assert SAMPLE.is_file(), "examples/sample.mp4 is missing (python examples/make_sample_video.py)"
     return SAMPLE
+
+
+def python313() -> str | None:
+    """Lambda's runtime version (python3.13) on this machine, if any: the layers pin its wheels."""
+    cands = [sys.executable] + sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3")))
+    for c in cands + [shutil.which("python3.13") or ""]:
+        if c and subprocess.run([c, "-c", "import sys; sys.exit(sys.version_info[:2] != (3, 13))"],
+                                capture_output=True).returncode == 0:
+            return c
+    return None

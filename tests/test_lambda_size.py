@@ -5,17 +5,15 @@ Builds with the same Makefiles into build/lambda (Lambda's manylinux_2_28 aarch6
 PyPI; cached after the first run). This machine is x86_64, so the run check installs the same
 pinned versions for this machine beside the built layers' pure-Python parts.
 """
-import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, python313
 
 BUILD = ROOT / "build" / "lambda"
 RUNTIME_PINS = ("boto3==1.44.8",)          # Lambda's python3.13 runtime brings boto3 and botocore
@@ -42,16 +40,6 @@ def test_every_function_with_its_layers_is_within_200_mb(size_report):
     assert any(base.glob("cv2/cv2*.so")) and any((base / "numpy").glob("_core/_multiarray_umath*aarch64*.so"))
     core = Path(size_report["dirs"]["CoreLayer"]) / "python"
     assert not (core / "autoposter_local").exists() and not (core / "moto").exists()     # no harness shipped
-
-
-def python313() -> str | None:
-    """Lambda's runtime version, to load this machine's build of the layers' pins (numpy 2.5 needs 3.12+)."""
-    cands = [sys.executable] + sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3")))
-    for c in cands + [shutil.which("python3.13") or ""]:
-        if c and subprocess.run([c, "-c", "import sys; sys.exit(sys.version_info[:2] != (3, 13))"],
-                                capture_output=True).returncode == 0:
-            return c
-    return None
 
 
 def test_each_handler_runs_from_its_own_layers_alone(size_report):

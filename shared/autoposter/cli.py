@@ -7,59 +7,68 @@ Exit codes: 0 posters written; 1 unexpected error; 2 bad arguments or settings;
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from .errors import AutoposterError
+from .errors import AutoposterError, SettingsError
 
 EXIT_NO_POSTER = 6
 
 
-def _split(v: str | None):
-    return tuple(x.strip() for x in v.split(",") if x.strip()) if v else None
-
-
-def _meta(pairs: list[str]) -> dict:
-    out = {}
-    for p in pairs or []:
-        if "=" not in p:
-            raise AutoposterError(f"--meta takes KEY=VALUE, got {p!r}", code="Settings::Invalid")
-        k, v = p.split("=", 1)
-        out[k.strip()] = v
-    return out
+def _split(v: str | None, what: str, limit: int = 10):
+    items = tuple(x.strip() for x in v.split(",") if x.strip()) if v else None
+    if items and len(items) > limit:
+        raise SettingsError(f"{what} names {len(items)} items; the limit is {limit}", code="Settings::Invalid")
+    return items
 
 
 def cmd_run(args) -> int:
     from .gallery import rejection_summary
+    from .inputs import LIMITS, check_feedback, check_link, check_text, load_json_file, parse_meta
     from .pipeline import Job, run_video
     from .progress import Progress
     from .settings import Settings
 
+    # everything a user typed is checked here, before the output folder or the video is touched
     overrides = {}
     if args.top is not None:
         overrides["score.top_k"] = args.top
     if args.rate is not None:
         overrides["frames.rate"] = args.rate
     settings = Settings.from_env(**overrides)
-    meta = _meta(args.meta)
-    if args.tagline:
-        meta["tagline"] = args.tagline
-    job = Job(link=args.link or "", title=args.title or Path(args.video).stem.replace("_", " "),
-              meta=meta, templates=_split(args.template) or ("streaming",), scenarios=_split(args.scenario))
-    feedback = json.loads(Path(args.feedback).read_text()) if args.feedback else None
+    meta = parse_meta(args.meta)
+    if args.tagline is not None:
+        meta["tagline"] = check_text("tagline", args.tagline)
+    title = check_text("title", args.title if args.title is not None else Path(args.video).stem.replace("_", " "))
+    job = Job(link=check_link(args.link or ""), title=title, meta=meta,
+              templates=_split(args.template, "--template") or ("streaming",),
+              scenarios=_split(args.scenario, "--scenario"))
+    feedback = None
+    if args.feedback:
+        feedback = check_feedback(load_json_file(args.feedback, "--feedback", "Feedback::Invalid",
+                                                 LIMITS["feedback_bytes"]))
+    from .models import default_threads, model_dir
+    model_dir(), default_threads()                       # Model::Missing before any work
     bar = Progress("autoposter", sys.stderr) if not args.quiet else None
     t0 = time.monotonic()
     manifest = run_video(args.video, args.out, job, settings, progress=bar, debug=args.debug, feedback=feedback)
     if bar:
         bar.done(f"{len(manifest['posters'])} posters")
+    v = manifest["video"]
+    if v.get("partial_read"):
+        print(f"autoposter: warning: only {v['frames_decoded']} of the {v['frames_expected']} frames the container "
+              "announces could be decoded (truncated or damaged video); posters come from what was read",
+              file=sys.stderr)
+    for w in manifest.get("warnings", []):
+        print(f"autoposter: warning: {w}", file=sys.stderr)
+    if not manifest["posters"]:
+        print(f"autoposter: no poster passed: {rejection_summary(manifest)}; {args.out} left as it was",
+              file=sys.stderr)
+        return EXIT_NO_POSTER
     if not args.quiet:
         _summary(manifest, args.out, time.monotonic() - t0)
-    if not manifest["posters"]:
-        print(f"autoposter: no poster passed: {rejection_summary(manifest)}", file=sys.stderr)
-        return EXIT_NO_POSTER
     return 0
 
 
@@ -118,12 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--template", help="bundled template names or template files, comma-separated "
                                       "(default: streaming)")
     r.add_argument("--scenario", help="story,feed,portrait,landscape,cover (default: the templates' own)")
-    r.add_argument("--title", help="title text (default: the file name)")
-    r.add_argument("--tagline")
-    r.add_argument("--link", help="the video's URL, bound to every poster")
+    r.add_argument("--title", help="title text, at most 300 characters (default: the file name)")
+    r.add_argument("--tagline", help="at most 200 characters")
+    r.add_argument("--link", help="the video's http(s) URL, bound to every poster")
     r.add_argument("--meta", action="append", metavar="KEY=VALUE", help="any other metadata field")
-    r.add_argument("--top", type=int, help="posters per template and scenario (default 3)")
-    r.add_argument("--rate", type=float, help="candidate frames per second (default 1)")
+    r.add_argument("--top", type=int, help="posters per template and scenario, 1..50 (default 3)")
+    r.add_argument("--rate", type=float, help="candidate frames per second, in (0, 30] (default 1)")
     r.add_argument("--feedback", help="JSON of {\"scenario@time\": {\"ctr\":…, \"retention\":…}} (M13)")
     r.add_argument("--debug", action="store_true", help="also write debug overlays under OUT/debug/")
     r.add_argument("--quiet", action="store_true")
@@ -138,8 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _terminate(signum, frame):
+    """SIGTERM (what `timeout` and Lambda send) unwinds like Ctrl-C: staging removed, --out as it was."""
+    raise SystemExit(143)
+
+
 def main(argv=None) -> int:
+    import signal
+
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.fn(args)
     except AutoposterError as exc:
@@ -149,8 +166,12 @@ def main(argv=None) -> int:
         print(f"autoposter: IO::Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("autoposter: interrupted", file=sys.stderr)
+        print("autoposter: interrupted; nothing was left half-written", file=sys.stderr)
         return 130
+    except SystemExit as exc:
+        if exc.code == 143:
+            print("autoposter: terminated; nothing was left half-written", file=sys.stderr)
+        raise
 
 
 if __name__ == "__main__":

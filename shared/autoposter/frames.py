@@ -33,6 +33,7 @@ class FrameSettings:
     max_frames: int = 300         # rate is lowered for long videos to stay under this
     max_side: int = 3840          # larger frames are downscaled on decode
     min_side: int = 64            # smaller frames are refused (Video::TooSmall)
+    partial_share: float = 0.9    # fewer frames decoded than this share of the container's count: "partial read"
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,10 @@ def probe(path: str | os.PathLike, settings: FrameSettings | None = None) -> Vid
     size = p.stat().st_size
     if size == 0:
         raise VideoError(f"{path}: the file is empty (0 bytes)", code="Video::Empty")
+    with open(p, "rb") as f:
+        kind = still_image_kind(f.read(16))
+    if kind:
+        raise VideoError(f"{path}: a still {kind} image, not a video", code="Video::NotAVideo")
     cap = _open(path)
     try:
         w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
@@ -121,6 +126,20 @@ def probe(path: str | os.PathLike, settings: FrameSettings | None = None) -> Vid
         fps = 25.0
     n = max(n, 1)
     return VideoInfo(path, w, h, fps, n, n / fps, size)
+
+
+IMAGE_MAGIC = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
+               (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def still_image_kind(head: bytes) -> str | None:
+    """OpenCV opens a lone PNG or JPEG as a one-frame "video"; posters come from videos only."""
+    for magic, kind in IMAGE_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return None
 
 
 def _thumb(img: np.ndarray) -> np.ndarray:
@@ -148,6 +167,13 @@ class FrameSampler:
         self.progress = 0.0
         s = self.settings
         self.rate = min(s.rate, s.max_frames / max(self.info.duration, 1e-6)) if s.max_frames else s.rate
+
+    def read_report(self) -> dict:
+        """Frames decoded against the container's own count; ``partial_read`` when decoding
+        stopped well short of it (containers that over-count by a little are allowed)."""
+        expected = self.info.frame_count
+        partial = expected > 1 and self.decoded < self.settings.partial_share * expected
+        return {"frames_decoded": self.decoded, "frames_expected": expected, "partial_read": bool(partial)}
 
     def _reason(self, thumb: np.ndarray, last: np.ndarray | None) -> str | None:
         s = self.settings

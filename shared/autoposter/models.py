@@ -18,8 +18,12 @@ LAMBDA_LAYER_DIR = Path("/opt/onnx")
 
 def model_dir() -> Path:
     env = os.environ.get("AUTOPOSTER_MODEL_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(LAMBDA_LAYER_DIR)
+    if env:                         # asked for explicitly: that folder or an error, never a silent fallback
+        if not (Path(env) / "pnet.onnx").is_file():
+            raise ModelError(f"AUTOPOSTER_MODEL_DIR={env}: no pnet.onnx there (expected the folder holding "
+                             "pnet.onnx, rnet.onnx and onet.onnx; see layers/models/README.md)", code="Model::Missing")
+        return Path(env)
+    candidates = [LAMBDA_LAYER_DIR]
     here = Path(__file__).resolve()
     for parent in here.parents:
         candidates.append(parent / "layers" / "models" / "onnx")
@@ -34,10 +38,15 @@ def model_dir() -> Path:
 
 def default_threads() -> int:
     """Intra-op threads for onnxruntime: ``$AUTOPOSTER_ORT_THREADS`` (0 = onnxruntime's choice)."""
+    raw = os.environ.get("AUTOPOSTER_ORT_THREADS", "0")
     try:
-        return int(os.environ.get("AUTOPOSTER_ORT_THREADS", "0"))
+        n = int(raw)
     except ValueError:
-        return 0
+        n = -1
+    if not 0 <= n <= 64:
+        from .errors import SettingsError
+        raise SettingsError(f"AUTOPOSTER_ORT_THREADS={raw!r} is not a thread count in [0, 64]", code="Settings::Invalid")
+    return n
 
 
 @functools.lru_cache(maxsize=16)

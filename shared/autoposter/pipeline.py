@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -100,49 +98,57 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
               debug: bool = False, detector: FaceDetector | None = None, feedback: dict | None = None) -> dict:
     """Whole video to posters on one machine. Writes posters and ``manifest.json`` under ``out_dir``.
 
-    Output is staged in a hidden folder inside ``out_dir`` and moved into place
-    only when every poster is rendered, manifest last (all-or-nothing).
+    ``out_dir`` is checked and locked before the video is opened; output is staged inside it
+    and moved into place only when every poster is rendered, manifest last (all-or-nothing,
+    ``output.OutputDir``). When no poster passes, nothing is written and the manifest returned
+    says why.
     """
+    from .output import OutputDir
+
     settings = settings or Settings.from_env()
     templates = [load_template(t) for t in job.templates]
     scen = job_scenarios(job, templates)
-    sampler = FrameSampler(path, settings.frames)
-    job.video_id = job.video_id or video_id_for(path)
-    detector = detector or FaceDetector(settings.faces)
-    s = settings.score
-    pools = {name: _Pool(max(4 * s.top_k, 12), s.dup_bits) for name in scen}
-    frames: dict[int, bytes] = {}
-    analyses: dict[int, FrameResult] = {}
-    rejected = []
-    analysed = 0
-    for frame in sampler:
-        analysed += 1
-        if progress:
-            progress(sampler.progress, f"frame {frame.time:6.1f}s")
-        fr = analyze_frame(frame.image, detector, settings, frame.time, frame.index, frame.after_cut)
-        kept = False
-        for c in score_crops(frame.image, fr, scen, settings):
-            if c.rejected:
-                rejected.append(c.rejection())
-                continue
-            pools[c.scenario].add(c)
-            kept = True
-        if kept:
-            frames[frame.index] = cv2.imencode(".png" if debug else ".jpg", frame.image,
-                                               [] if debug else [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
-            analyses[frame.index] = fr
-            live = {c.frame_index for p in pools.values() for c in p.items}
-            for k in [k for k in frames if k not in live]:
-                del frames[k], analyses[k]
-    rejected = [r.to_dict() for r in sampler.rejected] + rejected
-    rejected.sort(key=lambda r: r["frame_time"])
-    candidates = [c for p in pools.values() for c in p.items]
-    chosen = select(candidates, templates, scen, settings, feedback)
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    try:
+    with OutputDir(out_dir) as out:
+        sampler = FrameSampler(path, settings.frames)
+        job.video_id = job.video_id or video_id_for(path)
+        detector = detector or FaceDetector(settings.faces)
+        s = settings.score
+        pools = {name: _Pool(max(4 * s.top_k, 12), s.dup_bits) for name in scen}
+        frames: dict[int, bytes] = {}
+        analyses: dict[int, FrameResult] = {}
+        rejected = []
+        analysed = 0
+        for frame in sampler:
+            analysed += 1
+            if progress:
+                progress(sampler.progress, f"frame {frame.time:6.1f}s")
+            fr = analyze_frame(frame.image, detector, settings, frame.time, frame.index, frame.after_cut)
+            kept = False
+            for c in score_crops(frame.image, fr, scen, settings):
+                if c.rejected:
+                    rejected.append(c.rejection())
+                    continue
+                pools[c.scenario].add(c)
+                kept = True
+            if kept:
+                frames[frame.index] = cv2.imencode(".png" if debug else ".jpg", frame.image,
+                                                   [] if debug else [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+                analyses[frame.index] = fr
+                live = {c.frame_index for p in pools.values() for c in p.items}
+                for k in [k for k in frames if k not in live]:
+                    del frames[k], analyses[k]
+        rejected = [r.to_dict() for r in sampler.rejected] + rejected
+        rejected.sort(key=lambda r: r["frame_time"])
+        candidates = [c for p in pools.values() for c in p.items]
+        chosen = select(candidates, templates, scen, settings, feedback)
+        info = sampler.info.to_dict()
+        info["path"] = os.path.basename(path)
+        info.update(sampler.read_report())
+        info["frames_sampled"] = analysed + len(sampler.rejected)     # candidates, kept or skipped
+        info["cuts"] = [round(t, 2) for t in sampler.cuts]
+        if not any(chosen.values()):
+            return build_manifest(info, job, [], rejected, settings)    # nothing written: --out as it was
+        stage = out.stage()
         posters = []
         meta = job.fields()
         decoded: dict[int, np.ndarray] = {}
@@ -157,37 +163,29 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
                 rel = poster_name(tname, sname, rank, c.frame_time)
                 dest = stage / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(dest), poster, [cv2.IMWRITE_JPEG_QUALITY, 90])
+                _write(dest, poster, 90)
                 posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link))
                 if debug:
                     from .overlay import debug_overlay
                     dbg = stage / "debug" / rel
                     dbg.parent.mkdir(parents=True, exist_ok=True)
-                    cv2.imwrite(str(dbg), debug_overlay(img, analyses[c.frame_index], c, poster, placements,
-                                                        mapped, settings), [cv2.IMWRITE_JPEG_QUALITY, 85])
+                    _write(dbg, debug_overlay(img, analyses[c.frame_index], c, poster, placements, mapped,
+                                              settings), 85)
                     posters[-1]["debug"] = "debug/" + rel
-        info = sampler.info.to_dict()
-        info["path"] = os.path.basename(path)
-        info["frames_decoded"] = sampler.decoded
-        info["frames_sampled"] = analysed + len(sampler.rejected)     # candidates, kept or skipped
-        info["cuts"] = [round(t, 2) for t in sampler.cuts]
         manifest = build_manifest(info, job, posters, rejected, settings)
         from .gallery import contact_sheet, gallery_html, write_json
         (stage / "index.html").write_text(gallery_html(manifest), encoding="utf-8")
         sheet = contact_sheet(manifest, stage)
         if sheet is not None:
-            cv2.imwrite(str(stage / "contact_sheet.jpg"), sheet, [cv2.IMWRITE_JPEG_QUALITY, 85])
+            _write(stage / "contact_sheet.jpg", sheet, 85)
         write_json(stage / "manifest.json", manifest)
-        _publish_tree(stage, out)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        out.publish(stage)
     return manifest
 
 
-def _publish_tree(stage: Path, out: Path) -> None:
-    """Move staged files into ``out``: posters first, ``manifest.json`` last."""
-    files = sorted((p for p in stage.rglob("*") if p.is_file()), key=lambda p: p.name == "manifest.json")
-    for f in files:
-        dest = out / f.relative_to(stage)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(f, dest)
+def _write(path: Path, img: np.ndarray, quality: int) -> None:
+    """A JPEG, or an ``OSError`` (a full disk must not pass silently as a missing poster)."""
+    ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError(f"cannot encode {path.name}")
+    path.write_bytes(data.tobytes())

@@ -7,6 +7,7 @@ full table with the current values.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -41,7 +42,23 @@ class Settings:
                     continue
                 values[f.name] = _convert(raw, getattr(default, f.name), key)
             groups[g.name] = dataclasses.replace(default, **values)
-        return cls(**groups)
+        out = cls(**groups)
+        out.check()
+        return out
+
+    def check(self) -> None:
+        """Every numeric setting finite and inside its documented range (``RANGES``), else
+        ``Settings::Invalid`` naming the variable — found before any video work starts."""
+        for env_name, dotted, value in self.table():
+            lo, hi = RANGES.get(dotted, (None, None))
+            vals = value if isinstance(value, tuple) else (value,)
+            for v in vals:
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    continue
+                if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi) \
+                        or (dotted in EXCLUSIVE_LOW and v <= lo):
+                    low = "(" if dotted in EXCLUSIVE_LOW else "["
+                    raise SettingsError(f"{env_name}={v!r} is outside {low}{lo}, {hi}]", code="Settings::Invalid")
 
     def table(self) -> list[tuple[str, str, object]]:
         rows = []
@@ -71,3 +88,22 @@ def _convert(raw, default, key: str):
         raise SettingsError(f"{key}={raw!r} is not a valid {type(default).__name__}",
                             code="Settings::Invalid") from None
     return raw
+
+
+# Documented ranges ("group.field": (low, high)); a tuple setting checks each of its values.
+RANGES = {
+    "frames.rate": (0, 30), "frames.probe_rate": (0, 60), "frames.cut_threshold": (0, 1),
+    "frames.cut_delay": (0, 10), "frames.black_level": (0, 255), "frames.min_contrast": (0, 255),
+    "frames.dup_distance": (0, 255), "frames.max_frames": (1, 3000), "frames.max_side": (64, 8192),
+    "frames.min_side": (16, 4096),
+    "faces.max_side": (64, 4096), "faces.min_face": (12, 1000), "faces.thresholds": (0, 1),
+    "faces.factor": (0.3, 0.95), "faces.min_confidence": (0, 1),
+    "saliency.work_width": (16, 512), "saliency.map_width": (16, 1024), "saliency.colour_weight": (0, 1),
+    "saliency.center_prior": (0, 1), "saliency.prior_sigma": (0.01, 10), "saliency.threshold": (0, 1),
+    "saliency.min_area": (0, 1),
+    "crop.alpha": (0, 1), "crop.dilation": (1, 10),
+    "score.sharpness_half": (0, 1e6), "score.sharpness_min": (0, 1), "score.expression_min": (0, 1),
+    "score.w_sharpness": (0, 100), "score.w_aesthetics": (0, 100), "score.w_expression": (0, 100),
+    "score.total_min": (0, 1), "score.top_k": (1, 50), "score.dup_bits": (0, 64), "score.feedback_weight": (0, 1),
+}
+EXCLUSIVE_LOW = {"frames.rate", "frames.probe_rate", "score.sharpness_half"}

@@ -64,6 +64,9 @@ def _validate(value, node: dict, where: str, root: dict, errors: list) -> None:
     if isinstance(value, str):
         if len(value) < node.get("minLength", 0):
             errors.append(("Template::FieldInvalid", where, "is empty", _expected(node)))
+        if len(value) > node.get("maxLength", 1 << 30):
+            errors.append(("Template::FieldInvalid", where, f"has {len(value)} characters",
+                           f"at most {node['maxLength']}"))
         if "pattern" in node and not re.search(node["pattern"], value):
             errors.append(("Template::FieldInvalid", where, f"is {json.dumps(value)[:40]}", _expected(node)))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -142,7 +145,7 @@ class Template:
     folder: Path
 
     def asset_path(self, rel: str) -> Path:
-        return (self.folder / rel).resolve()
+        return (self.folder / rel).resolve()        # checked inside the folder at load time
 
     def font_path(self, layer: Layer) -> Path:
         f = layer.style.get("font", "latin")
@@ -162,11 +165,23 @@ def _semantic_checks(doc: dict, folder: Path, src: str) -> None:
         regions = [("region", ly["region"])] + [(f"by_scenario.{k}.region", v["region"])
                                                 for k, v in ly.get("by_scenario", {}).items() if "region" in v]
         for key, r in regions:
-            if r[0] + r[2] > 1.0001 or r[1] + r[3] > 1.0001 or r[2] <= 0 or r[3] <= 0:
-                fail(f"{where}.{key}", f"is {r} (expected a non-empty rectangle inside the canvas: x+w ≤ 1, y+h ≤ 1)")
+            if r[0] + r[2] > 1.0001 or r[1] + r[3] > 1.0001 or r[2] < 0.02 or r[3] < 0.02:
+                fail(f"{where}.{key}", f"is {r} (expected a rectangle inside the canvas: x+w ≤ 1, y+h ≤ 1, "
+                     "w and h at least 0.02)")
         for k in ly.get("by_scenario", {}):
             if k not in SCENARIOS:
                 fail(f"{where}.by_scenario.{k}", f"is not a scenario (expected one of {', '.join(SCENARIOS)})")
+        for sc in doc["scenarios"]:
+            over = ly.get("by_scenario", {}).get(sc, {})
+            boxes = [("region", over.get("region", ly["region"]))]
+            if ly["kind"] == "free" and "size" in ly:
+                boxes.append(("size", over.get("size", ly["size"])[:2]))
+            for key, r in boxes:
+                W, H = SCENARIOS[sc].width, SCENARIOS[sc].height
+                w, h = r[-2] * W, r[-1] * H
+                if not 0.05 <= w / h <= 20:
+                    fail(f"{where}.{key}", f"is {round(w)}×{round(h)} px in scenario {sc!r} (expected a width/height "
+                         "ratio within 1/20..20)")
         if ly["kind"] == "free":
             if "size" not in ly:
                 fail(f"{where}.size", "is missing (expected [w, h] as fractions of the canvas for a free layer)",
@@ -178,13 +193,65 @@ def _semantic_checks(doc: dict, folder: Path, src: str) -> None:
                     fail(f"{where}.size", f"{s} does not fit its region {r} in scenario {sc!r} "
                          "(expected size ≤ region's w and h)")
         src_kind, value = next(iter(ly["source"].items()))
-        if src_kind == "asset" and not (folder / value).is_file():
-            fail(f"{where}.source.asset", f"names {value!r}, which is not a file next to the template",
-                 "Template::AssetMissing")
+        if src_kind == "asset":
+            path = _inside(folder, value, f"{where}.source.asset", fail)
+            if not path.is_file():
+                fail(f"{where}.source.asset", f"names {value!r}, which is not a file next to the template",
+                     "Template::AssetMissing")
+            w, h = image_size(path, f"{src}: {where}.source.asset")
+            if w * h > MAX_ASSET_PIXELS:
+                fail(f"{where}.source.asset", f"is {w}×{h} pixels (expected at most {MAX_ASSET_PIXELS // 1_000_000} "
+                     "megapixels)")
+            if not 0.05 <= w / h <= 20:
+                fail(f"{where}.source.asset", f"is {w}×{h} pixels (expected an aspect ratio within 1/20..20)")
         font = ly.get("style", {}).get("font")
-        if font and font not in FONTS and not (folder / font).is_file():
-            fail(f"{where}.style.font", f"names {font!r}, which is neither latin, cjk nor a font file",
-                 "Template::AssetMissing")
+        if font and font not in FONTS:
+            if not _inside(folder, font, f"{where}.style.font", fail).is_file():
+                fail(f"{where}.style.font", f"names {font!r}, which is neither latin, cjk nor a font file",
+                     "Template::AssetMissing")
+
+
+MAX_ASSET_PIXELS = 40_000_000
+MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+def _inside(folder: Path, rel: str, where: str, fail) -> Path:
+    """``rel`` resolved inside the template's folder, or ``Template::AssetOutside``."""
+    base = folder.resolve()
+    path = (base / rel).resolve()
+    if Path(rel).is_absolute() or (path != base and base not in path.parents):
+        fail(where, f"names {rel!r}, which lies outside the template's folder (expected a path inside it)",
+             "Template::AssetOutside")
+    return path
+
+
+def image_size(path: Path, where: str) -> tuple[int, int]:
+    """Width and height from a PNG or JPEG header, without decoding (a 30000×30000 asset is refused
+    before anything allocates it). Other formats are ``Template::FieldInvalid``."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(32)
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+            return struct.unpack(">II", head[16:24])
+        if head.startswith(b"\xff\xd8"):
+            f.seek(2)
+            while True:
+                marker = f.read(2)
+                if len(marker) < 2 or marker[0] != 0xFF:
+                    break
+                if marker[1] in (0xD8, 0x01) or 0xD0 <= marker[1] <= 0xD7:
+                    continue
+                seg = f.read(2)
+                if len(seg) < 2:
+                    break
+                length = struct.unpack(">H", seg)[0]
+                if 0xC0 <= marker[1] <= 0xCF and marker[1] not in (0xC4, 0xC8, 0xCC):
+                    h, w = struct.unpack(">xHH", f.read(5))
+                    return w, h
+                f.seek(length - 2, 1)
+    raise TemplateError(f"{where}: {path.name} is not a PNG or JPEG image (expected one of those)",
+                        code="Template::FieldInvalid")
 
 
 def parse(doc, folder: Path, src: str) -> Template:
@@ -214,9 +281,18 @@ def load(name_or_path: str | Path) -> Template:
     if p.is_dir():
         p = p / "template.json"
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        if p.stat().st_size > MAX_TEMPLATE_BYTES:
+            raise TemplateError(f"{p}: {p.stat().st_size:,} bytes (expected at most {MAX_TEMPLATE_BYTES:,})",
+                                code="Template::TooLarge")
+        text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{p}: cannot read ({exc.__class__.__name__})", code="Template::Unreadable") from exc
+    from .inputs import LIMITS, json_depth
+    if json_depth(text) > LIMITS["json_depth"]:
+        raise TemplateError(f"{p}: nests deeper than {LIMITS['json_depth']} levels (a template needs 6)",
+                            code="Template::Unparseable")
+    try:
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TemplateError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
                             code="Template::Unparseable") from exc

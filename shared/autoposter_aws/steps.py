@@ -24,7 +24,8 @@ import numpy as np
 from botocore.exceptions import ClientError
 
 from autoposter.analysis import Candidate, Job, analyze_frame, job_scenarios, score_crops, select
-from autoposter.errors import VideoError
+from autoposter.errors import SettingsError, VideoError
+from autoposter.inputs import check_link, check_text
 from autoposter.frames import FrameSampler, probe_duration
 from autoposter.settings import Settings
 from autoposter.templates import load as load_template
@@ -52,7 +53,10 @@ def decode_meta(value: str) -> str:
             return str(make_header(decode_header(value)))
         except (ValueError, LookupError):
             return value
-    return unquote(value, errors="strict") if "%" in value else value
+    try:
+        return unquote(value, errors="strict") if "%" in value else value
+    except UnicodeDecodeError:
+        return value
 
 
 # --- extract_frames ----------------------------------------------------------------------
@@ -87,6 +91,12 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
         _refuse(f"the upload is {size:,} bytes; the limit is {cfg.max_upload_bytes:,} (MAX_UPLOAD_BYTES)",
                 "Video::TooLarge", key)
     meta = {k.lower(): decode_meta(v) for k, v in head.get("Metadata", {}).items()}
+    try:                        # the same checks as the command line: a bad link or an overlong title refuses
+        link = check_link(meta.get("link") or cfg.link_base + quote(key), "x-amz-meta-link")
+        title = check_text("title", meta.get("title") or PurePosixPath(key).stem)
+        extra = {k: check_text(k, meta[k]) for k in ("tagline", "search_text") if k in meta}
+    except SettingsError as exc:
+        raise VideoError(f"{key}: {exc.message}", code=exc.code) from None
     suffix = PurePosixPath(key).suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,9}", PurePosixPath(key).suffix) else ""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "source" + suffix)
@@ -113,11 +123,8 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
                           "application/x-tar")
         batches.append({"batch": b, "key": bkey,
                         "frames": [{"index": i, "time": t, "after_cut": c} for i, t, c, _ in part]})
-    info.update(path=key, bucket=bucket, etag=etag, frames_decoded=sampler.decoded,
-                frames_expected=sampler.info.frame_count, cuts=[round(t, 2) for t in sampler.cuts])
-    job = Job(link=meta.get("link") or cfg.link_base + quote(key), title=meta.get("title") or PurePosixPath(key).stem,
-              meta={k: v for k, v in meta.items() if k in ("tagline", "search_text")},
-              templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
+    info.update(path=key, bucket=bucket, etag=etag, cuts=[round(t, 2) for t in sampler.cuts], **sampler.read_report())
+    job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
     scenarios = job_scenarios(job, [load_template(t) for t in job.templates])
     doc = {"job": job.to_dict(), "video": info, "scenarios": scenarios, "batches": batches,
            "rejected": [r.to_dict() for r in sampler.rejected]}

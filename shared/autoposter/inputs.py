@@ -1,0 +1,134 @@
+"""What a user hands over, checked at the edge before any video work: links, texts, metadata,
+feedback files. Each failure is a typed ``SettingsError`` with the limit it broke; the CLI and
+the extraction function use the same checks, so the same input fails the same way in both."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import SettingsError
+
+LIMITS = {"title": 300, "tagline": 200, "search_text": 300, "meta_value": 300, "link": 2048, "meta_keys": 20,
+          "feedback_bytes": 1 << 20, "feedback_entries": 10_000, "json_depth": 16}
+META_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+# bidi embeddings, overrides and isolates, and the marks: they reorder or hide text
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def check_link(link: str, what: str = "--link") -> str:
+    """Only absolute http(s) links (``Settings::Link``): a poster links to a video, never to script."""
+    if not link:
+        return ""
+    if len(link) > LIMITS["link"] or any(c.isspace() or unicodedata.category(c) == "Cc" for c in link):
+        raise SettingsError(f"{what} is not a link (too long, or it holds spaces or control characters)",
+                            code="Settings::Link")
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{what}={link[:80]!r}: only absolute http:// or https:// links are accepted",
+                            code="Settings::Link")
+    return link
+
+
+def clean_text(text: str) -> str:
+    """Control characters and bidi overrides stripped (they reorder or hide the title); joiners kept
+    (ZWJ/ZWNJ shape Arabic and Indic text); runs of white space become one space."""
+    out = []
+    for c in unicodedata.normalize("NFC", text):
+        cat = unicodedata.category(c)
+        if c in BIDI_CONTROLS or cat == "Cc" and c not in "\t\n" or cat in ("Cs", "Co", "Cn"):
+            continue
+        out.append(" " if c in "\t\n" else c)
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def check_text(name: str, text: str | None, limit: int | None = None) -> str:
+    text = clean_text(text or "")
+    limit = limit or LIMITS.get(name, LIMITS["meta_value"])
+    if len(text) > limit:
+        raise SettingsError(f"{name} has {len(text)} characters; the limit is {limit}", code="Settings::TextTooLong")
+    return text
+
+
+def parse_meta(pairs) -> dict:
+    out = {}
+    for p in pairs or []:
+        k, sep, v = p.partition("=")
+        if not sep or not META_KEY.match(k.strip()):
+            raise SettingsError(f"--meta takes KEY=VALUE with KEY a name like tagline or search_text, got {p[:60]!r}",
+                                code="Settings::Invalid")
+        out[k.strip()] = check_text(k.strip(), v)
+    if len(out) > LIMITS["meta_keys"]:
+        raise SettingsError(f"{len(out)} --meta fields; the limit is {LIMITS['meta_keys']}", code="Settings::Invalid")
+    return out
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of brackets outside strings (measured before parsing, which recurses)."""
+    depth = best = 0
+    in_str = esc = False
+    for c in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif c in "]}":
+            depth -= 1
+    return best
+
+
+def load_json_file(path: str | Path, what: str, code: str, limit: int, error=SettingsError):
+    """A JSON document from a file, within ``limit`` bytes and ``LIMITS['json_depth']`` levels."""
+    p = Path(path)
+    try:
+        if p.stat().st_size > limit:
+            raise error(f"{what} {p.name} is {p.stat().st_size:,} bytes; the limit is {limit:,}", code=code)
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{what} {p}: cannot read ({exc.__class__.__name__})", code=code) from None
+    if json_depth(text) > LIMITS["json_depth"]:
+        raise error(f"{what} {p.name} nests deeper than {LIMITS['json_depth']} levels", code=code)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise error(f"{what} {p.name} is not valid JSON ({str(exc).splitlines()[0][:80]})", code=code) from None
+
+
+def check_feedback(doc) -> dict:
+    """M13 feedback: {"<scenario>@<seconds>": {"ctr": 0..1, "retention": 0..1}} (``Feedback::Invalid``)."""
+    from .cropping import SCENARIOS
+
+    def bad(msg):
+        raise SettingsError(f"feedback: {msg} (expected {{\"feed@12.0\": {{\"ctr\": 0.08, \"retention\": 0.7}}}})",
+                            code="Feedback::Invalid")
+    if not isinstance(doc, dict):
+        bad(f"the document is a {type(doc).__name__}, not an object")
+    if len(doc) > LIMITS["feedback_entries"]:
+        bad(f"{len(doc)} entries; the limit is {LIMITS['feedback_entries']}")
+    out = {}
+    for k, v in doc.items():
+        scen, sep, t = str(k).partition("@")
+        try:
+            ok_time = sep and math.isfinite(float(t)) and float(t) >= 0
+        except ValueError:
+            ok_time = False
+        if scen not in SCENARIOS or not ok_time:
+            bad(f"key {str(k)[:40]!r} is not <scenario>@<seconds>")
+        if not isinstance(v, dict) or not v or set(v) - {"ctr", "retention"}:
+            bad(f"{k}: expected an object with ctr and/or retention")
+        for name, x in v.items():
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or not 0 <= x <= 1:
+                bad(f"{k}.{name} is {json.dumps(x)[:20]}, not a number in 0..1")
+        out[f"{scen}@{float(t):.1f}"] = dict(v)
+    return out
