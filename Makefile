@@ -19,13 +19,19 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.runtime
 
-.PHONY: demo test bench local-cloud
+.PHONY: demo test bench local-cloud browser
 demo: $(VENV)/.runtime
 	$(BIN)/autoposter run examples/sample.mp4 --out posters --template streaming,cjk \
 	  --title "Pioneers of Computing" --tagline "A documentary · 计算机先驱" \
 	  --link https://example.com/watch/pioneers --debug
 
-test: $(VENV)/.dev
+# The gallery test drives a real headless Chromium: Debian's chromium and chromium-driver,
+# installed here when missing and apt-get can (as root); otherwise that test says why it skips.
+browser:
+	@command -v chromedriver >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || true; }
+
+test: $(VENV)/.dev browser
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev

@@ -9,15 +9,18 @@ for CJK and Latin (both bundled; licences in assets/fonts/README.md).
 from __future__ import annotations
 
 import functools
+import json
 import re
+import unicodedata
+from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from .geometry import Box
 from .layout import Placement, fixed_box, free_box, region_px
-from .templates import Layer, Template
+from .templates import FONTS, Layer, Template
 
 WCAG_AA = 4.5
 DARK = (17, 17, 17)
@@ -70,9 +73,43 @@ def choose_ink(background: np.ndarray, wanted: str = "auto", plate: str = "auto"
     return {"color": best, "plate": (plate_rgb, 1.0), "contrast": round(worst(best, lp, lp), 2)}
 
 
+# Raqm shapes Arabic and orders bidirectional text; Pillow's wheels ship it. Without it text is
+# still drawn (basic layout) and the manifest says so for scripts that need shaping.
+LAYOUT = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
+NEEDS_SHAPING = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
 @functools.lru_cache(maxsize=64)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size)
+    return ImageFont.truetype(path, size, layout_engine=LAYOUT)
+
+
+@functools.lru_cache(maxsize=1)
+def _coverage() -> dict:
+    """Code point ranges per bundled font (assets/fonts/coverage.json, scripts/font_coverage.py)."""
+    doc = json.loads((FONTS["latin"].parent / "coverage.json").read_text())
+    return {k: (np.array([r[0] for r in v["ranges"]]), np.array([r[1] for r in v["ranges"]])) for k, v in doc.items()}
+
+
+def _draws(key: str, ch: str) -> bool:
+    if ch.isspace() or unicodedata.category(ch) in ("Mn", "Cf"):
+        return True                         # spaces, combining marks and joiners need no glyph of their own
+    lo, hi = _coverage()[key]
+    i = int(np.searchsorted(lo, ord(ch), side="right")) - 1
+    return i >= 0 and ord(ch) <= hi[i]
+
+
+def font_for(text: str, wanted: str | None) -> tuple[str, str, str]:
+    """(font key, text it can draw, characters dropped): the template's bundled font when it draws
+    the whole text, else the bundled font that draws the most of it. A template's own font file
+    is trusted as given."""
+    if wanted not in (None, *FONTS):
+        return wanted, text, ""
+    keys = [wanted or "latin"] + [k for k in FONTS if k != (wanted or "latin")]
+    best = max(keys, key=lambda k: (sum(_draws(k, c) for c in text), k == keys[0]))
+    kept = "".join(c for c in text if _draws(best, c))
+    dropped = "".join(dict.fromkeys(c for c in text if not _draws(best, c)))
+    return best, kept, dropped
 
 
 _CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
@@ -164,6 +201,15 @@ def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box:
     st = layer.style
     if st.get("uppercase"):
         text = text.upper()
+    key, text, dropped = font_for(text, st.get("font"))
+    font_path = str(FONTS[key]) if key in FONTS else str(tpl.font_path(layer))
+    notes = {}
+    if dropped:
+        notes["dropped"] = "no bundled font draws " + " ".join(f"{c} (U+{ord(c):04X})" for c in dropped[:8])
+    if LAYOUT == ImageFont.Layout.BASIC and NEEDS_SHAPING.search(text):
+        notes["unshaped"] = "Arabic/Hebrew drawn without shaping (Pillow lacks Raqm here)"
+    if not text.strip():
+        return {"skipped": True, **notes}
     draw = ImageDraw.Draw(canvas)
     if st.get("box") == "search":
         r = int(box.h / 2)
@@ -174,13 +220,13 @@ def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box:
         draw.ellipse([cx - rad, cy - rad, cx + rad, cy + rad], outline=(60, 60, 60, 255), width=lw)
         draw.line([cx + rad * 0.7, cy + rad * 0.7, cx + rad * 1.6, cy + rad * 1.6], fill=(60, 60, 60, 255), width=lw)
         inner = Box(box.x + box.h * 0.95, box.y + box.h * 0.2, box.w - box.h * 1.3, box.h * 0.6)
-        font, lines = fit_text(text, str(tpl.font_path(layer)), int(inner.w), int(inner.h), 1)
+        font, lines = fit_text(text, font_path, int(inner.w), int(inner.h), 1)
         draw.text((inner.x, inner.y + inner.h / 2), lines[0], font=font, fill=(51, 51, 51, 255), anchor="lm")
         bg = np.array([[255, 255, 255]])
         return {"contrast": round(float(contrast(luminance((51, 51, 51)), luminance(bg[0]))), 2), "plate": "search",
-                "font_size": font.size}
+                "font_size": font.size, **notes}
     pad = max(2, int(box.h * 0.08))
-    font, lines = fit_text(text, str(tpl.font_path(layer)), int(box.w - 2 * pad), int(box.h - 2 * pad),
+    font, lines = fit_text(text, font_path, int(box.w - 2 * pad), int(box.h - 2 * pad),
                            int(st.get("max_lines", 2)))
     line_h = font.size * 1.18
     text_h = line_h * len(lines)
@@ -190,20 +236,23 @@ def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box:
     tx = box.x + pad if align == "left" else (box.x2 - pad - tw if align == "right" else box.x + (box.w - tw) / 2)
     ty = box.y + (box.h - text_h) / 2
     tb = Box(tx, ty, tw, text_h).rounded().clip(canvas.width, canvas.height) or box
-    under = np.asarray(canvas.convert("RGB"))[int(tb.y):int(tb.y2), int(tb.x):int(tb.x2)]
+    under = np.asarray(canvas.crop((int(tb.x), int(tb.y), int(tb.x2), int(tb.y2))).convert("RGB"))
     ink = choose_ink(under if under.size else np.zeros((1, 1, 3)), st.get("color", "auto"), st.get("plate", "auto"))
-    if ink["plate"] is not None:
+    if ink["plate"] is not None:          # drawn on a patch the plate's size, composited in place
         rgb, alpha = ink["plate"]
-        plate = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+        x0, y0 = max(0, int(tb.x - pad)), max(0, int(tb.y - pad))
+        x1, y1 = min(canvas.width, int(tb.x2 + pad) + 1), min(canvas.height, int(tb.y2 + pad) + 1)
+        plate = Image.new("RGBA", (x1 - x0, y1 - y0), (0, 0, 0, 0))
         ImageDraw.Draw(plate).rounded_rectangle(
-            [tb.x - pad, tb.y - pad, tb.x2 + pad, tb.y2 + pad], radius=pad, fill=(*rgb, int(alpha * 255)))
-        canvas.alpha_composite(plate)
+            [tb.x - pad - x0, tb.y - pad - y0, tb.x2 + pad - x0, tb.y2 + pad - y0], radius=pad,
+            fill=(*rgb, int(alpha * 255)))
+        canvas.alpha_composite(plate, (x0, y0))
     draw = ImageDraw.Draw(canvas)
     for i, line in enumerate(lines):
         lx = tx if align == "left" else (tx + tw - widths[i] if align == "right" else box.x + (box.w - widths[i]) / 2)
         draw.text((lx, ty + i * line_h + line_h / 2), line, font=font, fill=(*ink["color"], 255), anchor="lm")
     return {"contrast": ink["contrast"], "plate": None if ink["plate"] is None else ink["plate"][1],
-            "font_size": font.size, "lines": len(lines)}
+            "font_size": font.size, "lines": len(lines), "font": Path(font_path).name, **notes}
 
 
 def _paste_region(canvas: Image.Image, source: np.ndarray, src_box: Box | None, box: Box, circle: bool) -> bool:
@@ -273,12 +322,15 @@ def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
                            region)
         else:
             sw, sh = layer.size_for(scenario)
-            gray = cv2.cvtColor(np.asarray(canvas.convert("RGB")), cv2.COLOR_RGB2GRAY)
+            gray = np.asarray(canvas.convert("L"))
             pl = free_box(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name)
         if layer.source == "asset":
             _paste_asset(canvas, str(tpl.asset_path(layer.value)), pl.box)
         elif text is not None:
             pl.extra.update(_draw_text(canvas, text, layer, tpl, pl.box))
+            if pl.extra.pop("skipped", False):
+                placements.append(pl)             # recorded (with why), nothing drawn
+                continue
         else:
             src = group if layer.value == "face" else salient
             if not _paste_region(canvas, image_bgr, src, pl.box, layer.style.get("shape") == "circle"):

@@ -58,10 +58,22 @@ def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: i
 
 def build_manifest(video: dict, job: Job, posters: list[dict], rejected: list[dict], settings: Settings) -> dict:
     return {"version": 1, "video": {**video, "link": job.link, "title": job.title, "id": job.video_id},
-            "job": job.to_dict(), "posters": posters, "rejected": rejected,
+            "job": job.to_dict(), "posters": posters, "rejected": rejected, "warnings": text_warnings(posters),
             "settings": {"top_k": settings.score.top_k, "total_min": settings.score.total_min,
                          "sharpness_min": settings.score.sharpness_min,
                          "expression_min": settings.score.expression_min}}
+
+
+def text_warnings(posters: list[dict]) -> list[str]:
+    """What text could not be drawn as given (characters no bundled font draws, missing shaping),
+    once per template layer: said in the manifest and by the CLI, never a silent box or gap."""
+    out = {}
+    for p in posters:
+        for ly in p.get("layers", []):
+            for k in ("dropped", "unshaped"):
+                if ly.get(k):
+                    out.setdefault(f"{p['template']} {ly['name']}: {ly[k]}", None)
+    return list(out)
 
 
 def poster_name(tpl: str, scenario: str, rank: int, t: float) -> str:
@@ -174,10 +186,11 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
                     posters[-1]["debug"] = "debug/" + rel
         manifest = build_manifest(info, job, posters, rejected, settings)
         from .gallery import contact_sheet, gallery_html, write_json
-        (stage / "index.html").write_text(gallery_html(manifest), encoding="utf-8")
         sheet = contact_sheet(manifest, stage)
         if sheet is not None:
             _write(stage / "contact_sheet.jpg", sheet, 85)
+        files = {str(f.relative_to(stage)) for f in stage.rglob("*") if f.is_file()}
+        (stage / "index.html").write_text(gallery_html(manifest, files=files), encoding="utf-8")
         write_json(stage / "manifest.json", manifest)
         out.publish(stage)
     return manifest
