@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from autoposter_local.cloud import LocalCloud
-from conftest import photo, write_video
+from conftest import ROOT, photo, write_video
 
 
 def small_video(tmp_path):
@@ -111,3 +111,31 @@ def test_feedback_stored_for_a_job_changes_the_next_ranking(tmp_path):
         assert cloud.wait(rerun["executionArn"])["status"] == "SUCCEEDED"
         second = json.loads(cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=key)["Body"].read())
         assert second["posters"][0]["frame_time"] == clicked
+
+
+def test_size_and_duration_caps_refuse_before_download_and_decoding(tmp_path):
+    clip = small_video(tmp_path)
+    with LocalCloud({"MAX_UPLOAD_BYTES": "1000"}) as cloud:
+        r = cloud.deliver(cloud.upload(clip, "in/big.mp4"))["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Video::TooLarge" and "MAX_UPLOAD_BYTES" in r["message"]
+        reads = cloud.s3_requests()["extract_frames"]
+        assert reads.get("GetObject", 0) == 1            # job.json's lookup only: the upload was never downloaded
+        assert cloud.executions() == []
+    with LocalCloud({"MAX_VIDEO_SECONDS": "2"}) as cloud:
+        r = cloud.deliver(cloud.upload(clip, "in/long.mp4"))["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Video::TooLong"
+        assert cloud.get_json("work", f"errors/{r['job_id']}.json")["key"] == "in/long.mp4"
+
+
+def test_hostile_metadata_is_refused_and_recorded(tmp_path):
+    clip = small_video(tmp_path)
+    with LocalCloud() as cloud:
+        r = cloud.deliver(cloud.upload(clip, "in/js.mp4", {"link": "javascript:alert(document.domain)"}))["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Settings::Link"
+        r = cloud.deliver(cloud.upload(clip, "in/long-title.mp4", {"title": "x" * 1900}))["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Settings::TextTooLong"
+        still = tmp_path / "still.mp4"
+        still.write_bytes((ROOT / "examples" / "photos" / "coffee.jpg").read_bytes())
+        r = cloud.deliver(cloud.upload(still, "in/still.mp4"))["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Video::NotAVideo"
+        assert cloud.executions() == []
