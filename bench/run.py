@@ -175,10 +175,8 @@ def cloud_usage(video: Path) -> dict:
     logging.getLogger("moto").setLevel(logging.ERROR)
     from autoposter.frames import probe
     from autoposter_local.cloud import LocalCloud
-    from autoposter_local.command import template_default
     from autoposter_local.usage import report
-    env = {"TEMPLATES": template_default("Templates"), "BATCH_SIZE": template_default("BatchSize")}
-    with LocalCloud(env) as cloud:
+    with LocalCloud() as cloud:                    # template.yaml's function environment, its defaults
         r = cloud.deliver(cloud.upload(video, f"in/{video.name}"))["results"][0]
         d = cloud.wait(r["execution_arn"], timeout=1800)
         assert d["status"] == "SUCCEEDED", d
@@ -214,7 +212,7 @@ def crop_quality(analysed, settings, peers) -> dict:
         for sname, sc in SCENARIOS.items():
             for m, fn in methods.items():
                 if fn is None:
-                    crop, _, _ = plan_crop(w, h, sc, faces, sal, settings.crop)
+                    crop = plan_crop(w, h, sc, faces, sal, settings.crop).window
                 else:
                     crop = fn(it.image, sc.aspect, (sc.width, sc.height))
                 r = res[m][sname]
@@ -247,7 +245,7 @@ def layout_quality(analysed, settings) -> dict:
         h, w = it.image.shape[:2]
         for sname in ("story", "landscape", "feed"):
             sc = SCENARIOS[sname]
-            crop, _, _ = plan_crop(w, h, sc, faces, sal, settings.crop)
+            crop = plan_crop(w, h, sc, faces, sal, settings.crop).window
             x, y, cw, ch = (int(v) for v in crop.to_list(None))
             canvas = cv2.resize(it.image[y:y + ch, x:x + cw], (sc.width, sc.height), interpolation=cv2.INTER_AREA)
             area = Box(0, 0, sc.width, sc.height)

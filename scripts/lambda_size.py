@@ -57,7 +57,7 @@ def build(build_dir: Path, names, platform: str | None = None, python: str | Non
             out[name] = ROOT / src / "onnx"
             continue
         dest = build_dir / name
-        if not (dest / "python").is_dir():
+        if name == "CoreLayer" or not (dest / "python").is_dir():      # the project's own code: always fresh
             shutil.rmtree(dest, ignore_errors=True)
             subprocess.run(["make", "-s", "-C", str(ROOT / src), target, f"ARTIFACTS_DIR={dest}", f"PIP={pip}", *extra],
                            check=True, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})

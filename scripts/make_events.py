@@ -28,6 +28,7 @@ def main() -> None:
     batch = {"batch": 0, "key": keys.frames_batch(job, 0),
              "frames": [{"index": 0, "time": 0.0, "after_cut": False}, {"index": 16, "time": 1.067, "after_cut": False}]}
     item = {"job_id": job, "work_bucket": WORK, "scenarios": ["story", "feed", "portrait", "landscape", "cover"],
+            "templates": ["streaming"],
             "batch": batch}
     events = {
         "extract_frames": {"Records": [{

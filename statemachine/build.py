@@ -49,7 +49,7 @@ def batch_processor(mode: dict) -> dict:
 
 
 ITEM = {"job_id.$": "$.job_id", "work_bucket.$": "$.work_bucket", "scenarios.$": "$.scenarios",
-        "batch.$": "$$.Map.Item.Value"}
+        "templates.$": "$.templates", "batch.$": "$$.Map.Item.Value"}
 
 
 def definition() -> dict:

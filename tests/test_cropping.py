@@ -3,7 +3,8 @@ import math
 
 from hypothesis import given, settings, strategies as st
 
-from autoposter.cropping import SCENARIOS, CropSettings, crop_center, crop_window, group_faces, plan_crop
+from autoposter.cropping import (SCENARIOS, CropSettings, crop_center, crop_window, group_faces, inside_share,
+                                 plan_crop)
 from autoposter.geometry import Box
 
 
@@ -120,8 +121,8 @@ def frame_and_faces(draw):
 @given(frame_and_faces(), aspects, st.floats(0, 1), st.floats(1.0, 3.0))
 def test_window_inside_image_with_target_aspect_and_holding_the_group(case, aspect, alpha, dilation):
     w, h, faces, sal = case
-    win, group, _ = plan_crop(w, h, type("S", (), {"aspect": aspect})(), faces, sal,
-                              CropSettings(alpha=alpha, dilation=dilation))
+    plan = plan_crop(w, h, type("S", (), {"aspect": aspect})(), faces, sal, CropSettings(alpha=alpha, dilation=dilation))
+    win, group = plan.window, plan.group
     assert win.x >= 0 and win.y >= 0 and win.x2 <= w and win.y2 <= h
     assert win.w >= 1 and win.h >= 1
     if (win.w, win.h) != (w, h):
@@ -131,3 +132,50 @@ def test_window_inside_image_with_target_aspect_and_holding_the_group(case, aspe
     if group is not None and math.ceil(group.x2) - math.floor(group.x) <= win.w \
             and math.ceil(group.y2) - math.floor(group.y) <= win.h:
         assert win.contains(group)
+
+
+def _sliced(faces, win, s=CropSettings()):
+    return [f for f in faces if s.outside < inside_share(f, win) < s.whole]
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame_and_faces(), aspects)
+def test_no_face_is_sliced_when_a_clean_window_exists(case, aspect):
+    """Q1: if some position of the window (holding the group when it fits) slices nobody, the plan
+    slices nobody; otherwise it says which faces it cut."""
+    w, h, faces, sal = case
+    sc = type("S", (), {"aspect": aspect})()
+    plan = plan_crop(w, h, sc, faces, sal)
+    win = plan.window
+    assert sorted(plan.faces_cut) == sorted(i for i, f in enumerate(faces) if f in _sliced(faces, win))
+    if plan.faces_cut and (win.w, win.h) != (w, h):
+        horizontal = win.w < w
+        span = (w - win.w) if horizontal else (h - win.h)
+        g = plan.group
+        fits = g is not None and (g.w <= win.w if horizontal else g.h <= win.h)
+        for st_ in range(0, span + 1):
+            other = Box(st_, 0, win.w, win.h) if horizontal else Box(0, st_, win.w, win.h)
+            if fits and not other.contains(g, tol=0.5):
+                continue
+            assert _sliced(faces, other), f"start {st_} slices nobody, the plan sliced {plan.faces_cut}"
+
+
+def test_two_people_apart_both_kept_whole_or_one_left_out_cleanly():
+    """The issue's case: two people side by side, portrait 4:5 — never a quarter of a face."""
+    w, h = 1920, 1080
+    left, right = Box(520, 300, 200, 240), Box(1100, 320, 190, 230)
+    plan = plan_crop(w, h, SCENARIOS["portrait"], [left, right], None)
+    assert plan.faces_cut == ()
+    assert plan.window.contains(left) and plan.window.contains(right)       # both fit in 864 px: both kept
+
+
+def test_fixed_layer_pushes_the_window_off_a_forehead():
+    """Q2: a logo across the top-left fifth of a story poster: the window moves so it covers no face."""
+    w, h = 1920, 1080
+    face = Box(700, 120, 220, 260)
+    logo = [(0.0, 0.0, 0.6, 0.35)]
+    from autoposter.cropping import _cover
+    free = plan_crop(w, h, SCENARIOS["story"], [face], None)             # M4–M6 alone
+    pushed = plan_crop(w, h, SCENARIOS["story"], [face], None, avoid=logo)
+    assert _cover(free.window, logo, [face], [0]) > 0.05 and pushed.layer_cover <= 0.05
+    assert pushed.window.contains(face) and pushed.faces_cut == ()

@@ -61,8 +61,9 @@ def test_total_is_the_weighted_mean():
 
 
 class C:
-    def __init__(self, total, img):
+    def __init__(self, total, img, shot=0, t=None):
         self.total, self.dhash = total, scoring.dhash(img)
+        self.shot, self.frame_time = shot, (t if t is not None else total * 100)
 
 
 def test_choose_top_k_without_near_duplicates():
@@ -79,3 +80,25 @@ def test_feedback_moves_the_ranking():
     ignored = scoring.blend_feedback(base, ctr=0.0, retention=0.1, weight=0.3)
     assert ignored < base < clicked
     assert scoring.blend_feedback(base, None, None, 0.3) == base
+
+
+def test_one_poster_per_shot_while_shots_last_and_never_one_moment_twice():
+    imgs = [photo(n) for n in ("astronaut", "coffee", "chelsea", "camera", "rocket")]
+    # shot 0 has the three best frames (a montage's long portrait shot); shots 1 and 2 one each
+    cands = [C(0.95, imgs[0], 0, 1.0), C(0.94, imgs[1], 0, 5.0), C(0.93, imgs[2], 0, 9.0),
+             C(0.70, imgs[3], 1, 20.0), C(0.60, imgs[4], 2, 30.0)]
+    assert [c.shot for c in scoring.choose(cands, 3, 10)] == [0, 1, 2]
+    # more posters than shots: the rest come from the best remaining, not from the same moment
+    near = C(0.96, photo("grace_hopper"), 0, 1.5)
+    chosen = scoring.choose(cands + [near], 4, 10)
+    assert len(chosen) == 4 and not (near in chosen and cands[0] in chosen)
+    assert {c.shot for c in chosen} == {0, 1, 2}
+
+
+def test_sharpness_is_judged_at_the_posters_scale():
+    img = photo("astronaut")
+    small = cv2.resize(img, (81, 144), interpolation=cv2.INTER_AREA)       # an 81-px-wide crop for a story
+    sharp_native = scoring.sharpness(small)
+    sharp_output = scoring.sharpness_at_output(small, (1080, 1920))
+    sharp_big = scoring.sharpness_at_output(cv2.resize(img, (540, 960)), (1080, 1920))
+    assert sharp_output < sharp_native and sharp_output < sharp_big       # a 13x blow-up cannot pass as sharp

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import scoring
-from .cropping import SCENARIOS, Scenario, plan_crop
+from .cropping import SCENARIOS, Scenario, inside_share, plan_crop
 from .errors import SettingsError
 from .faces import Face, FaceDetector
 from .geometry import Box
 from .images import downscale
 from .saliency import saliency_map
+from .textcards import text_cover
 from .settings import Settings
 from .templates import Template
 
@@ -52,7 +53,7 @@ class Job:
 
 @dataclass
 class FrameResult:
-    """M2 + M3 for one frame: faces and the second region (frame pixels)."""
+    """M2 + M3 for one frame: faces and the second region (frame pixels), its shot, its text cover."""
 
     time: float
     index: int
@@ -61,22 +62,27 @@ class FrameResult:
     faces: list
     salient: Box | None
     after_cut: bool = False
+    shot: int = 0                 # M1's cut detection: frames of one shot share it
+    text: float = 0.0             # share of the frame under overlaid text lines (title cards, credits)
 
     def to_dict(self) -> dict:
         return {"time": round(self.time, 3), "index": self.index, "width": self.width, "height": self.height,
                 "faces": [f.to_dict() for f in self.faces],
-                "salient": self.salient.to_list() if self.salient else None, "after_cut": self.after_cut}
+                "salient": self.salient.to_list() if self.salient else None, "after_cut": self.after_cut,
+                "shot": self.shot, "text": round(self.text, 4)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FrameResult":
         return cls(float(d["time"]), int(d["index"]), int(d["width"]), int(d["height"]),
                    [Face.from_dict(f) for f in d["faces"]],
-                   Box.from_list(d["salient"]) if d.get("salient") else None, bool(d.get("after_cut")))
+                   Box.from_list(d["salient"]) if d.get("salient") else None, bool(d.get("after_cut")),
+                   int(d.get("shot", 0)), float(d.get("text", 0.0)))
 
 
 @dataclass
 class Candidate:
-    """A crop of one frame for one scenario, with its scores (M10–M12) or its rejection."""
+    """A crop of one frame for one scenario (and template: fixed layers move the window), with
+    its scores (M10–M12), what it traded (faces cut, layer cover, upscale) or its rejection."""
 
     frame_time: float
     frame_index: int
@@ -88,6 +94,11 @@ class Candidate:
     scores: dict
     dhash: int
     rejected: str | None = None
+    template: str | None = None
+    shot: int = 0
+    faces_cut: tuple = ()
+    layer_cover: float = 0.0
+    upscale: float = 1.0
 
     @property
     def total(self) -> float:
@@ -99,11 +110,14 @@ class Candidate:
 
     def to_dict(self) -> dict:
         return {"frame_time": round(self.frame_time, 3), "frame_index": self.frame_index,
-                "scenario": self.scenario, "crop": self.crop.to_list(None),
+                "scenario": self.scenario, "template": self.template, "shot": self.shot,
+                "crop": self.crop.to_list(None),
                 "group": self.group.to_list() if self.group else None,
                 "faces": [b.to_list() for b in self.faces],
                 "salient": self.salient.to_list() if self.salient else None,
-                "scores": self.scores, "dhash": format(self.dhash, "016x"), "rejected": self.rejected}
+                "scores": self.scores, "dhash": format(self.dhash, "016x"), "rejected": self.rejected,
+                "faces_cut": list(self.faces_cut), "layer_cover": round(self.layer_cover, 4),
+                "upscale": round(self.upscale, 3)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Candidate":
@@ -111,7 +125,9 @@ class Candidate:
                    Box.from_list(d["group"]) if d.get("group") else None,
                    [Box.from_list(b) for b in d["faces"]],
                    Box.from_list(d["salient"]) if d.get("salient") else None,
-                   dict(d["scores"]), int(d["dhash"], 16), d.get("rejected"))
+                   dict(d["scores"]), int(d["dhash"], 16), d.get("rejected"), d.get("template"),
+                   int(d.get("shot", 0)), tuple(d.get("faces_cut", ())), float(d.get("layer_cover", 0.0)),
+                   float(d.get("upscale", 1.0)))
 
 
 def resolve_scenarios(names) -> list[Scenario]:
@@ -132,60 +148,96 @@ def job_scenarios(job: Job, templates: list[Template]) -> list[str]:
 
 
 def analyze_frame(image: np.ndarray, detector: FaceDetector, settings: Settings,
-                  time: float = 0.0, index: int = 0, after_cut: bool = False) -> FrameResult:
+                  time: float = 0.0, index: int = 0, after_cut: bool = False, shot: int = 0) -> FrameResult:
     faces = detector.detect(image)
     sal = saliency_map(image, settings.saliency)
     h, w = image.shape[:2]
-    return FrameResult(time, index, w, h, faces, sal.region, after_cut)
+    return FrameResult(time, index, w, h, faces, sal.region, after_cut, shot, text_cover(image))
 
 
-def _face_inside(face: Box, crop: Box) -> bool:
-    return crop.contains_point(face.center)
+def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settings: Settings,
+                templates: list[Template] | None = None) -> list[Candidate]:
+    """M4–M7 crop per scenario and template, then M10–M12 scores, gates and penalties.
 
-
-def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settings: Settings) -> list[Candidate]:
-    """M4–M7 crop per scenario, then M10–M12 scores and gates."""
+    Templates matter to the window: their fixed layers must not land on a kept face (Q2), so a
+    window is planned per (template, scenario); windows that come out equal share their scores.
+    Without templates, one window per scenario (no fixed layer to avoid).
+    """
     s = settings.score
     boxes = [f.box for f in fr.faces]
-    expr_of: dict[int, float] = {}          # a face's expression does not depend on the scenario
+    expr_of: dict[int, float] = {}          # a face's expression does not depend on the crop
+    by_window: dict[tuple, tuple] = {}
+    pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]
     out = []
-    for name in scenarios:
+    for tpl, name in pairs:
         sc = SCENARIOS[name]
-        window, group, _ = plan_crop(fr.width, fr.height, sc, boxes, fr.salient, settings.crop)
+        avoid = tpl.fixed_fractions(name) if tpl is not None else ()
+        plan = plan_crop(fr.width, fr.height, sc, boxes, fr.salient, settings.crop, avoid)
+        window = plan.window
         x, y, w, h = (int(v) for v in window.to_list(None))
-        crop = downscale(image[y:y + h, x:x + w], 512)    # every measure below works at ≤ 512 px
-        sharp = scoring.sharpness(crop, s.sharpness_half)
-        inside = [i for i, f in enumerate(fr.faces) if _face_inside(f.box, window)]
-        expr = None
-        if inside:
-            for i in inside:
-                if i not in expr_of:
-                    f = fr.faces[i]
-                    expr_of[i] = scoring.expression(image, f.box, f.landmarks, f.confidence)["score"]
-            parts = [expr_of[i] for i in inside]
-            areas = [fr.faces[i].box.area for i in inside]
-            expr = float(np.average(parts, weights=areas))
-        k = crop.shape[1] / w
-        subjects = [b.shift(-x, -y).scale(k) for b in ([group] if group else ([fr.salient] if fr.salient else []))]
-        aest = scoring.aesthetics(crop, subjects)
-        tot = scoring.total(sharp, aest["score"], expr, s)
-        scores = {"sharpness": round(sharp, 4), "expression": None if expr is None else round(expr, 4),
-                  "aesthetics": aest["score"], "total": round(tot, 4)}
-        rejected = None
-        if sharp < s.sharpness_min:
-            rejected = f"blurry: sharpness {sharp:.2f} < {s.sharpness_min}"
-        elif expr is not None and expr < s.expression_min:
-            rejected = f"expression: {expr:.2f} < {s.expression_min}"
-        elif tot < s.total_min:
-            rejected = f"low_score: total {tot:.2f} < {s.total_min}"
-        out.append(Candidate(fr.time, fr.index, name, window, group, boxes, fr.salient, scores,
-                             scoring.dhash(crop), rejected))
+        if (x, y, w, h, name) not in by_window:
+            by_window[(x, y, w, h, name)] = _score_window(image, fr, window, plan, sc, expr_of, settings)
+        scores, digest, upscale, rejected = by_window[(x, y, w, h, name)]
+        scores = dict(scores)
+        penalty = 1.0
+        if plan.faces_cut:
+            penalty *= s.cut_penalty
+        if plan.layer_cover > settings.crop.layer_cover:
+            penalty *= s.cover_penalty
+        if penalty < 1.0:
+            scores["penalty"] = round(scores.get("penalty", 1.0) * penalty, 4)
+            scores["total"] = round(scores["total"] * penalty, 4)
+        out.append(Candidate(fr.time, fr.index, name, window, plan.group, boxes, fr.salient, scores, digest,
+                             rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
+                             upscale))
     return out
+
+
+def _score_window(image, fr: FrameResult, window: Box, plan, sc: Scenario, expr_of: dict, settings: Settings):
+    """Scores of one window: sharpness at the poster's own scale (Q4), expression of the faces it
+    keeps, aesthetics; the penalties for blow-ups and text cards; the gate that rejects it."""
+    s = settings.score
+    x, y, w, h = (int(v) for v in window.to_list(None))
+    region = image[y:y + h, x:x + w]
+    upscale = max(sc.width / max(w, 1), sc.height / max(h, 1))
+    crop = downscale(region, 512)                         # the other measures work at ≤ 512 px
+    sharp = scoring.sharpness_at_output(region, (sc.width, sc.height), s.sharpness_half)
+    inside = [i for i, f in enumerate(fr.faces) if inside_share(f.box, window) >= settings.crop.whole]
+    expr = None
+    if inside:
+        for i in inside:
+            if i not in expr_of:
+                f = fr.faces[i]
+                expr_of[i] = scoring.expression(image, f.box, f.landmarks, f.confidence)["score"]
+        expr = float(np.average([expr_of[i] for i in inside], weights=[fr.faces[i].box.area for i in inside]))
+    k = crop.shape[1] / w
+    subjects = [b.shift(-x, -y).scale(k) for b in ([plan.group] if plan.group else
+                                                    ([fr.salient] if fr.salient else []))]
+    aest = scoring.aesthetics(crop, subjects)
+    tot = scoring.total(sharp, aest["score"], expr, s)
+    penalty = 1.0
+    if upscale > s.max_upscale:                           # a blow-up ranks below sharper alternatives
+        penalty *= s.upscale_penalty
+    if fr.text >= s.text_cover and not fr.faces:          # a title card or credits: any subject wins
+        penalty *= s.text_penalty
+    scores = {"sharpness": round(sharp, 4), "expression": None if expr is None else round(expr, 4),
+              "aesthetics": aest["score"], "total": round(tot * penalty, 4)}
+    if penalty < 1.0:
+        scores["penalty"] = round(penalty, 4)
+    rejected = None
+    if sharp < s.sharpness_min:
+        rejected = f"blurry: sharpness {sharp:.2f} < {s.sharpness_min}"
+    elif expr is not None and expr < s.expression_min:
+        rejected = f"expression: {expr:.2f} < {s.expression_min}"
+    elif tot * penalty < s.total_min:
+        rejected = f"low_score: total {tot * penalty:.2f} < {s.total_min}"
+    return scores, scoring.dhash(crop), upscale, rejected
 
 
 def select(candidates: list[Candidate], templates: list[Template], scenarios: list[str],
            settings: Settings, feedback: dict | None = None) -> dict[tuple[str, str], list[Candidate]]:
-    """M12 (+M13): per template and scenario, the top k accepted, never two near-duplicates."""
+    """M12 (+M13, Q3): per template and scenario, the top k accepted — one per shot while shots
+    last, never two near-duplicates, never two of one moment."""
     s = settings.score
 
     def score(c: Candidate) -> float:
@@ -199,6 +251,8 @@ def select(candidates: list[Candidate], templates: list[Template], scenarios: li
         for name in scenarios:
             if name not in tpl.scenarios:
                 continue
-            pool = [c for c in candidates if c.scenario == name and c.rejected is None]
-            chosen[(tpl.name, name)] = scoring.choose(pool, s.top_k, s.dup_bits, score=score)
+            pool = [c for c in candidates if c.scenario == name and c.rejected is None
+                    and c.template in (None, tpl.name)]
+            chosen[(tpl.name, name)] = scoring.choose(pool, s.top_k, s.dup_bits, score=score,
+                                                      moment_gap=s.moment_gap)
     return chosen

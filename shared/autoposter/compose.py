@@ -297,6 +297,11 @@ def _layer_aspect(layer: Layer, tpl: Template, region: Box) -> float:
     return region.w / region.h
 
 
+def _share(face: Box, box: Box) -> float:
+    i = face.intersection(box)
+    return i.area / face.area if i and face.area > 0 else 0.0
+
+
 def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
             faces: list[Box], salient: Box | None, group: Box | None = None) -> tuple[np.ndarray, list[Placement]]:
     """Draw ``tpl``'s layers over ``image_bgr`` (already at poster size).
@@ -324,6 +329,7 @@ def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
             sw, sh = layer.size_for(scenario)
             gray = np.asarray(canvas.convert("L"))
             pl = free_box(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name)
+        pl.extra["faces_covered"] = [round(_share(f, pl.box), 3) for f in faces]      # Q2, in the manifest
         if layer.source == "asset":
             _paste_asset(canvas, str(tpl.asset_path(layer.value)), pl.box)
         elif text is not None:

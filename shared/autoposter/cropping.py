@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .geometry import Box
 
 
@@ -38,6 +40,10 @@ class CropSettings:
     alpha: float = 0.7       # M5 weight of the face centre when it lies inside the salient region
     dilation: float = 1.5    # M6 face-box dilation coefficient before grouping
     keep_group: bool = True  # shift (never shrink) the window to hold the face group when it fits
+    whole: float = 0.95      # Q1: a face at least this share inside the crop is kept whole...
+    outside: float = 0.05    # ...at most this share inside is left out; anything between is "cut"
+    person_share: float = 0.25  # faces at least this share of the group's largest face count as people to keep
+    layer_cover: float = 0.05   # Q2: a fixed layer covering more of a kept face than this moves the window
 
 
 def group_faces(boxes: list[Box], dilation: float) -> list[Box]:
@@ -120,11 +126,85 @@ def crop_window(width: int, height: int, aspect: float, center: tuple[float, flo
     return Box(x, y, cw, ch)
 
 
+def inside_share(face: Box, window: Box) -> float:
+    i = face.intersection(window)
+    return i.area / face.area if i and face.area > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CropPlan:
+    """The window for one frame, scenario and template, and what it traded (Q1, Q2)."""
+
+    window: Box
+    group: Box | None
+    center: tuple
+    faces_cut: tuple = ()        # indexes of faces neither whole inside (≥ 95 %) nor left out (≤ 5 %)
+    layer_cover: float = 0.0     # the most of a kept face a fixed layer covers (share of the face)
+
+
+def _cover(window: Box, avoid, faces, kept) -> float:
+    """Largest share of a kept face under a fixed layer; ``avoid`` holds fractions of the poster."""
+    worst = 0.0
+    for fx, fy, fw, fh in avoid:
+        zone = Box(window.x + fx * window.w, window.y + fy * window.h, fw * window.w, fh * window.h)
+        for i in kept:
+            worst = max(worst, inside_share(faces[i], zone))
+    return worst
+
+
 def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], salient: Box | None,
-              s: CropSettings | None = None) -> tuple[Box, Box | None, tuple[float, float]]:
-    """Crop window, winning face group and centre for one frame and one scenario."""
+              s: CropSettings | None = None, avoid=()) -> CropPlan:
+    """M4–M6's window, then the position along its free axis that cuts no face (Q1), keeps every
+    person that fits, and keeps fixed layers (``avoid``: boxes in poster fractions) off kept faces
+    (Q2). M6's group stays whole whenever it fits; the M5 position wins every tie."""
     s = s or CropSettings()
     group = group_faces(faces, s.dilation)[0] if faces else None
     center = crop_center(width, height, faces, salient, s)
-    window = crop_window(width, height, scenario.aspect, center, group if s.keep_group else None)
-    return window, group, center
+    base = crop_window(width, height, scenario.aspect, center, group if s.keep_group else None)
+    horizontal = base.w < width
+    span = (width if horizontal else height) - (base.w if horizontal else base.h)
+    if not faces or span <= 0:
+        kept = [i for i, f in enumerate(faces) if inside_share(f, base) >= s.whole]
+        cut = tuple(i for i, f in enumerate(faces) if s.outside < inside_share(f, base) < s.whole)
+        return CropPlan(base, group, center, cut, _cover(base, avoid, faces, kept))
+    size = base.w if horizontal else base.h
+    start0 = int(base.x if horizontal else base.y)
+    starts = np.arange(span + 1, dtype=np.float64)          # every position along the free axis
+
+    def along(b: Box):
+        return (b.x, b.x2) if horizontal else (b.y, b.y2)
+
+    def across(b: Box):
+        return (b.y, b.y2) if horizontal else (b.x, b.x2)
+
+    def overlap(lo, hi, a0, a1):                            # vectorised 1-D overlap lengths
+        return np.clip(np.minimum(hi, a1) - np.maximum(lo, a0), 0, None)
+
+    full = float(base.h if horizontal else base.w)          # the window spans the other axis whole
+    shares = np.array([overlap(starts, starts + size, *along(f)) / max(along(f)[1] - along(f)[0], 1e-9)
+                       * min(1.0, overlap(0.0, full, *across(f)) / max(across(f)[1] - across(f)[0], 1e-9))
+                       for f in faces])
+    cut = (shares > s.outside) & (shares < s.whole)
+    kept = shares >= s.whole
+    largest = max(f.area for f in faces)
+    people = np.array([f.area >= s.person_share * largest for f in faces])
+    cover = np.zeros_like(starts)
+    for fx, fy, fw, fh in avoid:
+        z0, z1 = (fx, fx + fw) if horizontal else (fy, fy + fh)            # along the axis, moves with start
+        c0, c1 = ((fy, fy + fh) if horizontal else (fx, fx + fw))          # across it, fixed
+        for i, f in enumerate(faces):
+            a = along(f)
+            c = across(f)
+            part = overlap(starts + z0 * size, starts + z1 * size, *a) * overlap(c0 * full, c1 * full, *c)
+            cover = np.maximum(cover, np.where(kept[i], part / max(f.area, 1e-9), 0.0))
+    holds = np.ones_like(starts, dtype=bool)
+    if group is not None and (group.w <= base.w if horizontal else group.h <= base.h):
+        g0, g1 = along(group)
+        holds = (starts <= g0 + 0.5) & (starts + size >= g1 - 0.5)
+    over = cover > s.layer_cover
+    keys = (np.abs(starts - start0), -np.round((shares * kept).sum(0), 2), np.where(over, np.round(cover, 3), 0),
+            over, -(kept & people[:, None]).sum(0), cut.sum(0), ~holds)          # np.lexsort: last key first
+    i = int(np.lexsort(keys)[0])
+    w = Box(int(starts[i]), 0, base.w, base.h) if horizontal else Box(0, int(starts[i]), base.w, base.h)
+    return CropPlan(w, group, center, tuple(int(j) for j in np.nonzero(cut[:, i])[0]), float(cover[i]))
+

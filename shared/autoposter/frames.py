@@ -58,6 +58,7 @@ class Frame:
     time: float
     image: np.ndarray             # BGR uint8
     after_cut: bool = False
+    shot: int = 0                 # cuts detected before this frame
 
 
 @dataclass
@@ -227,7 +228,7 @@ class FrameSampler:
                     self.rejected.append(Rejection(t, reason))
                     continue
                 last_kept = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY).astype(np.float32)
-                yield Frame(idx, t, img, after_cut)
+                yield Frame(idx, t, img, after_cut, len(self.cuts))
         finally:
             cap.release()
             self.progress = 1.0

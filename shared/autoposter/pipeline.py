@@ -45,15 +45,21 @@ def render_poster(image: np.ndarray, cand: Candidate, tpl: Template, meta: dict)
     return poster, placements, {"faces": faces, "salient": sal, "group": group}
 
 
-def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: int, link: str = "") -> dict:
+def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: int, link: str = "",
+                  max_upscale: float = 2.0) -> dict:
     sc = SCENARIOS[cand.scenario]
+    layers = [p.to_dict() for p in placements]
     return {"path": path, "link": link, "template": tpl.name, "scenario": cand.scenario, "rank": rank,
-            "width": sc.width, "height": sc.height, "frame_time": round(cand.frame_time, 3),
+            "width": sc.width, "height": sc.height, "frame_time": round(cand.frame_time, 3), "shot": cand.shot,
             "crop": cand.crop.to_list(None), "faces": [b.to_list() for b in cand.faces],
             "group": cand.group.to_list() if cand.group else None,
             "salient": cand.salient.to_list() if cand.salient else None,
-            "layers": [p.to_dict() for p in placements],
-            "scores": {k: cand.scores[k] for k in ("sharpness", "expression", "aesthetics", "total")}}
+            "upscale": round(cand.upscale, 2), "upscaled": cand.upscale > max_upscale,
+            "faces_cut": list(cand.faces_cut),
+            "layer_on_face": max([max(ly.get("faces_covered") or [0.0]) for ly in layers] or [0.0]),
+            "layers": layers,
+            "scores": {k: cand.scores[k] for k in ("sharpness", "expression", "aesthetics", "total")
+                       if k in cand.scores} | ({"penalty": cand.scores["penalty"]} if "penalty" in cand.scores else {})}
 
 
 def build_manifest(video: dict, job: Job, posters: list[dict], rejected: list[dict], settings: Settings) -> dict:
@@ -81,20 +87,27 @@ def poster_name(tpl: str, scenario: str, rank: int, t: float) -> str:
 
 
 class _Pool:
-    """Best candidates of one scenario, bounded, with near-duplicates collapsed as they come."""
+    """Best candidates of one template and scenario, bounded; near-duplicates collapse as they come,
+    and each shot keeps a few, so the final choice can still reach for other shots (Q3)."""
 
-    def __init__(self, size: int, dup_bits: int):
-        self.size, self.dup_bits, self.items = size, dup_bits, []
+    def __init__(self, size: int, s):
+        self.size, self.s, self.items = size, s, []
 
     def add(self, c: Candidate) -> None:
         for i, o in enumerate(self.items):
-            if scoring.hamming(o.dhash, c.dhash) <= self.dup_bits:
+            if scoring.hamming(o.dhash, c.dhash) <= self.s.dup_bits:
                 if c.total > o.total:
                     self.items[i] = c
                 return
         self.items.append(c)
         self.items.sort(key=lambda x: -x.total)
-        del self.items[self.size:]
+        per_shot: dict = {}
+        keep = []
+        for x in self.items:                   # at most k per shot, at most ``size`` in all
+            per_shot[x.shot] = per_shot.get(x.shot, 0) + 1
+            if per_shot[x.shot] <= self.s.top_k:
+                keep.append(x)
+        self.items = keep[:self.size]
 
 
 def video_id_for(path: str) -> str:
@@ -125,7 +138,7 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
         job.video_id = job.video_id or video_id_for(path)
         detector = detector or FaceDetector(settings.faces)
         s = settings.score
-        pools = {name: _Pool(max(4 * s.top_k, 12), s.dup_bits) for name in scen}
+        pools: dict = {}
         frames: dict[int, bytes] = {}
         analyses: dict[int, FrameResult] = {}
         rejected = []
@@ -134,13 +147,14 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
             analysed += 1
             if progress:
                 progress(sampler.progress, f"frame {frame.time:6.1f}s")
-            fr = analyze_frame(frame.image, detector, settings, frame.time, frame.index, frame.after_cut)
+            fr = analyze_frame(frame.image, detector, settings, frame.time, frame.index, frame.after_cut, frame.shot)
             kept = False
-            for c in score_crops(frame.image, fr, scen, settings):
+            for c in score_crops(frame.image, fr, scen, settings, templates):
                 if c.rejected:
-                    rejected.append(c.rejection())
+                    if (c.template or templates[0].name) == templates[0].name:    # once per scenario
+                        rejected.append(c.rejection())
                     continue
-                pools[c.scenario].add(c)
+                pools.setdefault((c.template, c.scenario), _Pool(max(4 * s.top_k, 12), s)).add(c)
                 kept = True
             if kept:
                 frames[frame.index] = cv2.imencode(".png" if debug else ".jpg", frame.image,
@@ -176,7 +190,8 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
                 dest = stage / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 _write(dest, poster, 90)
-                posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link))
+                posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link,
+                                             settings.score.max_upscale))
                 if debug:
                     from .overlay import debug_overlay
                     dbg = stage / "debug" / rel

@@ -100,16 +100,24 @@ def saliency_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> Sa
 
 
 def salient_region(sal: np.ndarray, scale: float, s: SaliencySettings | None = None) -> Box | None:
-    """Largest connected component of ``sal >= threshold`` as a box in frame pixels."""
+    """The component of ``sal >= threshold`` that holds the map's peak, as a box in frame pixels.
+
+    The peak, not the largest warm blob: a person standing out on a road is the subject, the
+    road is not (issue 8). When the peak's component is noise-sized, the component with the
+    most saliency mass stands in.
+    """
     s = s or SaliencySettings()
     if float(sal.max()) <= 0:
         return None
     mask = (sal >= s.threshold).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return None
     areas = stats[1:, cv2.CC_STAT_AREA]
-    best = 1 + int(np.argmax(areas))
+    best = int(labels.flat[int(np.argmax(sal))])
+    if best == 0 or areas[best - 1] < s.min_area * sal.size:
+        mass = np.bincount(labels.ravel(), weights=sal.ravel(), minlength=n)[1:]
+        best = 1 + int(np.argmax(mass))
     if areas[best - 1] < s.min_area * sal.size:
         return None
     x, y, bw, bh = (int(v) for v in stats[best, :4])

@@ -36,6 +36,13 @@ class ScoreSettings:
     top_k: int = 3
     dup_bits: int = 10                # dHash Hamming distance at or below = near-duplicate
     feedback_weight: float = 0.3      # M13 share of the blended score given to feedback
+    moment_gap: float = 3.0           # s: two posters of one shot closer than this are the same moment (Q3)
+    max_upscale: float = 2.0          # Q4: posters enlarged more than this are flagged and rank lower...
+    upscale_penalty: float = 0.7      # ...their total multiplied by this
+    cut_penalty: float = 0.6          # Q1: a crop that slices a face (no clean window existed) ranks lower
+    cover_penalty: float = 0.8        # Q2: a fixed layer left on a kept face (no window avoided it)
+    text_cover: float = 0.04          # Q3: a faceless frame with this share under text lines is a text card...
+    text_penalty: float = 0.5         # ...and its total is multiplied by this
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -49,6 +56,19 @@ def laplacian_variance(img: np.ndarray, max_side: int = 512) -> float:
 def sharpness(img: np.ndarray, half: float = 120.0) -> float:
     """M10: Laplacian variance v (at ≤ 512 px) normalised to [0, 1) as v / (v + half)."""
     v = laplacian_variance(img)
+    return v / (v + half)
+
+
+def sharpness_at_output(region: np.ndarray, out_size: tuple[int, int], half: float = 120.0,
+                        measure_side: int = 512) -> float:
+    """M10 judged at the poster's own scale (Q4): the crop is resampled to the output's shape at
+    ``measure_side`` px per output side, so a crop enlarged 8× is measured blurred, as printed."""
+    ow, oh = out_size
+    k = measure_side / max(ow, oh)
+    mw, mh = max(8, round(ow * k)), max(8, round(oh * k))
+    h, w = region.shape[:2]
+    interp = cv2.INTER_AREA if w >= mw else cv2.INTER_CUBIC
+    v = float(cv2.Laplacian(_gray(cv2.resize(region, (mw, mh), interpolation=interp)), cv2.CV_64F).var())
     return v / (v + half)
 
 
@@ -156,16 +176,27 @@ def hamming(a: int, b: int) -> int:
     return bin(a ^ b).count("1")
 
 
-def choose(candidates: list, k: int, dup_bits: int, score=lambda c: c.total, digest=lambda c: c.dhash) -> list:
-    """M12: the top ``k`` by score, never two within ``dup_bits`` of each other's dHash."""
-    chosen = []
-    for c in sorted(candidates, key=lambda c: -score(c)):
-        if len(chosen) >= k:
-            break
-        if any(hamming(digest(c), digest(o)) <= dup_bits for o in chosen):
-            continue
-        chosen.append(c)
-    return chosen
+def choose(candidates: list, k: int, dup_bits: int, score=lambda c: c.total, digest=lambda c: c.dhash,
+           shot=lambda c: getattr(c, "shot", 0), when=lambda c: getattr(c, "frame_time", 0.0),
+           moment_gap: float = 3.0) -> list:
+    """M12 + Q3: the top ``k`` by score, one per shot first while the shots last, never two
+    near-duplicates (dHash within ``dup_bits``) and never two of one moment (same shot, closer
+    than ``moment_gap`` s)."""
+    ordered = sorted(candidates, key=lambda c: -score(c))
+    chosen: list = []
+
+    def clash(c) -> bool:
+        return any(hamming(digest(c), digest(o)) <= dup_bits or
+                   (shot(c) == shot(o) and abs(when(c) - when(o)) < moment_gap) for o in chosen)
+
+    for fresh_shots_only in (True, False):
+        for c in ordered:
+            if len(chosen) >= k:
+                break
+            if c in chosen or clash(c) or (fresh_shots_only and any(shot(o) == shot(c) for o in chosen)):
+                continue
+            chosen.append(c)
+    return sorted(chosen, key=lambda c: -score(c))
 
 
 def blend_feedback(score: float, ctr: float | None, retention: float | None, weight: float,

@@ -147,6 +147,32 @@ class Template:
     def asset_path(self, rel: str) -> Path:
         return (self.folder / rel).resolve()        # checked inside the folder at load time
 
+    def fixed_fractions(self, scenario: str) -> list[tuple]:
+        """Where this template's fixed layers sit on a ``scenario`` poster, as fractions (x, y, w, h):
+        what the crop keeps off the faces (Q2). Sizes come from the layer's aspect or the asset's
+        header, so no image library is needed here."""
+        from .cropping import SCENARIOS
+        from .layout import fixed_box, region_px
+
+        sc = SCENARIOS[scenario]
+        out = []
+        for ly in self.layers:
+            if ly.kind != "fixed":
+                continue
+            region = region_px(ly.region_for(scenario), sc.width, sc.height)
+            if ly.aspect:
+                aspect = float(ly.aspect)
+            elif ly.source == "asset":
+                w, h = image_size(self.asset_path(ly.value), ly.name)
+                aspect = w / h
+            elif ly.source == "region":
+                aspect = 1.0
+            else:
+                aspect = region.w / region.h
+            b = fixed_box(region, aspect, ly.align)
+            out.append((b.x / sc.width, b.y / sc.height, b.w / sc.width, b.h / sc.height))
+        return out
+
     def font_path(self, layer: Layer) -> Path:
         f = layer.style.get("font", "latin")
         return FONTS[f] if f in FONTS else (self.folder / f).resolve()

@@ -107,8 +107,8 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
                 _refuse(f"the video lasts {duration:.0f} s; the limit is {cfg.max_video_seconds:.0f} s "
                         "(MAX_VIDEO_SECONDS)", "Video::TooLong", key)
             sampler = FrameSampler(path, settings.frames)
-            frames = [(f.index, round(f.time, 3), f.after_cut, cv2.imencode(".jpg", f.image, JPEG)[1].tobytes())
-                      for f in sampler]
+            frames = [(f.index, round(f.time, 3), f.after_cut, f.shot,
+                       cv2.imencode(".jpg", f.image, JPEG)[1].tobytes()) for f in sampler]
         except VideoError as exc:           # name the upload, never the function's temporary file
             raise VideoError(exc.message.replace(path, key), code=exc.code) from None
         info = sampler.info.to_dict()
@@ -119,10 +119,10 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
     for b, span in enumerate(framepack.split(len(frames), cfg.batch_size)):
         part = [frames[i] for i in span]
         bkey = keys.frames_batch(job_id, b)
-        storage.put_bytes(cfg.work_bucket, bkey, framepack.pack([(i, data) for i, _, _, data in part]),
+        storage.put_bytes(cfg.work_bucket, bkey, framepack.pack([(i, data) for i, _, _, _, data in part]),
                           "application/x-tar")
         batches.append({"batch": b, "key": bkey,
-                        "frames": [{"index": i, "time": t, "after_cut": c} for i, t, c, _ in part]})
+                        "frames": [{"index": i, "time": t, "after_cut": c, "shot": sh} for i, t, c, sh, _ in part]})
     info.update(path=key, bucket=bucket, etag=etag, cuts=[round(t, 2) for t in sampler.cuts], **sampler.read_report())
     job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
     scenarios = job_scenarios(job, [load_template(t) for t in job.templates])
@@ -144,6 +144,7 @@ def _start(job_id: str, doc: dict, cfg: Config, sfn) -> dict:
     batches = doc["batches"]
     payload = {"job_id": job_id, "work_bucket": cfg.work_bucket, "job_key": keys.job_doc(job_id),
                "batches_key": keys.batches_doc(job_id), "scenarios": doc["scenarios"],
+               "templates": doc["job"]["templates"],
                "batch_count": len(batches), "frames": sum(len(b["frames"]) for b in batches)}
     sfn = sfn or storage.client("stepfunctions")
     try:
@@ -169,14 +170,16 @@ def analyse(event: dict, cfg: Config, settings: Settings, detector) -> dict:
     batch, bucket, job_id = event["batch"], event["work_bucket"], event["job_id"]
     _fault(cfg, int(batch["batch"]))
     images = framepack.unpack(storage.get_bytes(bucket, batch["key"]))
+    templates = [load_template(t) for t in event["templates"]]
     frames = []
     for f in batch["frames"]:
         data = images.get(int(f["index"]))
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
         if img is None:
             raise VideoError(f"frame {f['index']} of {batch['key']} cannot be decoded", code="Frame::Unreadable")
-        fr = analyze_frame(img, detector, settings, float(f["time"]), int(f["index"]), bool(f.get("after_cut")))
-        cands = score_crops(img, fr, list(event["scenarios"]), settings)
+        fr = analyze_frame(img, detector, settings, float(f["time"]), int(f["index"]), bool(f.get("after_cut")),
+                           int(f.get("shot", 0)))
+        cands = score_crops(img, fr, list(event["scenarios"]), settings, templates)
         frames.append({"frame": fr.to_dict(), "candidates": [c.to_dict() for c in cands]})
     doc = {"ok": True, "batch": batch["batch"], "frames": frames}
     storage.put_json(bucket, keys.analysis(job_id, int(batch["batch"])), doc)
@@ -225,7 +228,8 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
             for rec in fr["candidates"]:
                 c = Candidate.from_dict(rec)
                 if c.rejected:
-                    rejected.append(c.rejection())
+                    if c.template in (None, job.templates[0]):        # once per scenario
+                        rejected.append(c.rejection())
                 else:
                     cands.append(c)
     if total and len(failed) * 100.0 / total > cfg.tolerated_failure:    # the one place the tolerance is enforced
@@ -253,7 +257,8 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
             poster, placements, _ = render_poster(decoded[c.frame_index], c, by_name[tname], job.fields())
             rel = poster_name(tname, sname, rank, c.frame_time)
             rendered.append((prefix + rel, cv2.imencode(".jpg", poster, JPEG)[1].tobytes()))
-            posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link))
+            posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link,
+                                         settings.score.max_upscale))
     manifest = build_manifest(jobdoc["video"], job, posters, rejected, settings)
     manifest["failed_frames"] = len(failed)
     result = {"posters": len(posters), "rendered": len(rendered), "job_id": job_id, "failed_frames": len(failed),

@@ -207,6 +207,23 @@ class LambdaInvokeServer:
         self.httpd.server_close()
 
 
+def template_environment(template_path: Path) -> dict:
+    """The functions' Globals environment from template.yaml, parameters at their defaults: the local
+    functions run with the settings a deployed stack gives them (one onnxruntime thread, the gates,
+    the batch size…). Bucket names and ARNs are the local stack's; the model folder is the checkout's."""
+    from cfnlint.decode import decode
+
+    tpl, _ = decode(str(template_path))
+    params = {k: str(v.get("Default", "")) for k, v in tpl.get("Parameters", {}).items()}
+    out = {}
+    for k, v in tpl["Globals"]["Function"]["Environment"]["Variables"].items():
+        if isinstance(v, dict) and set(v) == {"Ref"} and v["Ref"] in params:
+            out[k] = params[v["Ref"]]
+        elif isinstance(v, (str, int, float)) and k != "AUTOPOSTER_MODEL_DIR":
+            out[k] = str(v)
+    return out
+
+
 def scope_step_functions_requests() -> None:
     """moto checks Step Functions requests against resource ``*``, where AWS uses the state machine
     or execution the request names; teach it the latter, so ARN-scoped grants (the template's
@@ -253,6 +270,7 @@ class LocalCloud:
                     "CDN_BUCKET": self.buckets["cdn"],
                     "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{iam.STACK}-posters",
                     "LINK_BASE": "https://videos.example.com/watch/"}
+        base_env.update(template_environment(self.root / "template.yaml"))
         base_env.update(self.extra_env)
         self._set_env(base_env)
         os.environ.pop("AWS_SESSION_TOKEN", None)      # IAM user keys: no session token

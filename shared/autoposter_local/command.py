@@ -25,14 +25,6 @@ def register(sub) -> None:
     lc.set_defaults(fn=main)
 
 
-def template_default(name: str) -> str:
-    from cfnlint.decode import decode
-
-    from .cloud import repo_root
-    tpl, _ = decode(str(repo_root() / "template.yaml"))
-    return str(tpl["Parameters"][name]["Default"])
-
-
 def main(args) -> int:
     import logging
 
@@ -40,9 +32,9 @@ def main(args) -> int:
     from .usage import markdown, report
 
     logging.getLogger("moto").setLevel(logging.ERROR)     # the interpreter's notes on unsupported fields
-    env = {"POWERTOOLS_METRICS_DISABLED": "true",          # EMF lines would bury the summary
-           "TEMPLATES": args.template or template_default("Templates"),
-           "BATCH_SIZE": template_default("BatchSize")}
+    env = {"POWERTOOLS_METRICS_DISABLED": "true"}          # EMF lines would bury the summary
+    if args.template:                                      # else template.yaml's Templates parameter
+        env["TEMPLATES"] = args.template
     if args.scenario:
         env["SCENARIOS"] = args.scenario
     key = f"uploads/{Path(args.video).name}"
