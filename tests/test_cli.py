@@ -47,7 +47,7 @@ def test_manifest_sizes_files_and_link(sample_run):
         with Image.open(out / p["path"]) as im:
             assert im.size == (sc.width, sc.height)
         assert (out / p["debug"]).is_file()
-        assert {"sharpness", "expression", "aesthetics", "total"} <= set(p["scores"]) <= {"sharpness", "expression", "aesthetics", "total", "penalty"}
+        assert {"sharpness", "expression", "aesthetics", "total"} <= set(p["scores"]) <= {"sharpness", "expression", "aesthetics", "quality", "total", "penalty"}
         assert p["scores"]["total"] >= m["settings"]["total_min"]
         assert p["rank"] <= 3 and p["link"] == "https://example.com/v/42"
     assert "https://example.com/v/42" in (out / "index.html").read_text()

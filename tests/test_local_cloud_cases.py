@@ -59,13 +59,13 @@ def test_upload_that_is_not_a_video(tmp_path):
         assert cloud.s3.list_objects_v2(Bucket=cloud.buckets["cdn"]).get("KeyCount", 0) == 0
 
 
-def test_many_batches_fan_out_through_the_item_reader(tmp_path):
+def test_many_batches_fan_out_as_child_executions(tmp_path):
     with LocalCloud({"BATCH_SIZE": "2", "TEMPLATES": "minimal", "SCENARIOS": "feed"}) as cloud:
         started = cloud.deliver(cloud.upload(small_video(tmp_path), "in/long.mp4"))["results"][0]
         assert started["batches"] >= 3
         d = cloud.wait(started["execution_arn"])
         assert d["status"] == "SUCCEEDED", d.get("cause")
-        assert "batches" not in json.loads(d["input"])            # items come from batches.json, not the input
+        assert len(json.loads(d["input"])["batches"]) == started["batches"]
         names = [n for n, ok in cloud.server.calls]
         assert names.count("analyse") == started["batches"] and names[-1] == "publish"
         assert cloud.map_run_items(started["execution_arn"]) == started["batches"]

@@ -106,7 +106,7 @@ def test_asl_is_generated_and_fans_out_over_batches_with_transient_retries_only(
     assert r.returncode == 0, r.stderr                       # the committed file is what build.py writes
     asl = json.loads((ROOT / "statemachine" / "posters.asl.json").read_text())
     m = asl["States"]["Analyse"]
-    assert m["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert m["ItemsPath"] == "$.batches" and "ItemReader" not in m
     assert m["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"}
     assert m["ResultPath"] is None                           # results live in S3, never in the payload
     assert "ToleratedFailurePercentage" not in json.dumps(asl)      # the tolerance lives in publish only

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import scoring
+from . import emotion, scoring
 from .cropping import SCENARIOS, Scenario, inside_share, plan_crop
 from .errors import SettingsError
 from .faces import Face, FaceDetector
 from .geometry import Box
 from .images import downscale
+from .quality import quality
 from .saliency import saliency_map
 from .textcards import text_cover
 from .settings import Settings
@@ -64,19 +65,20 @@ class FrameResult:
     after_cut: bool = False
     shot: int = 0                 # M1's cut detection: frames of one shot share it
     text: float = 0.0             # share of the frame under overlaid text lines (title cards, credits)
+    quality: float = 1.0          # BRISQUE quality of the frame in [0, 1] (quality.py)
 
     def to_dict(self) -> dict:
         return {"time": round(self.time, 3), "index": self.index, "width": self.width, "height": self.height,
                 "faces": [f.to_dict() for f in self.faces],
                 "salient": self.salient.to_list() if self.salient else None, "after_cut": self.after_cut,
-                "shot": self.shot, "text": round(self.text, 4)}
+                "shot": self.shot, "text": round(self.text, 4), "quality": round(self.quality, 4)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FrameResult":
         return cls(float(d["time"]), int(d["index"]), int(d["width"]), int(d["height"]),
                    [Face.from_dict(f) for f in d["faces"]],
                    Box.from_list(d["salient"]) if d.get("salient") else None, bool(d.get("after_cut")),
-                   int(d.get("shot", 0)), float(d.get("text", 0.0)))
+                   int(d.get("shot", 0)), float(d.get("text", 0.0)), float(d.get("quality", 1.0)))
 
 
 @dataclass
@@ -152,7 +154,7 @@ def analyze_frame(image: np.ndarray, detector: FaceDetector, settings: Settings,
     faces = detector.detect(image)
     sal = saliency_map(image, settings.saliency)
     h, w = image.shape[:2]
-    return FrameResult(time, index, w, h, faces, sal.region, after_cut, shot, text_cover(image))
+    return FrameResult(time, index, w, h, faces, sal.region, after_cut, shot, text_cover(image), quality(image))
 
 
 def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settings: Settings,
@@ -205,23 +207,26 @@ def _score_window(image, fr: FrameResult, window: Box, plan, sc: Scenario, expr_
     inside = [i for i, f in enumerate(fr.faces) if inside_share(f.box, window) >= settings.crop.whole]
     expr = None
     if inside:
-        for i in inside:
-            if i not in expr_of:
-                f = fr.faces[i]
-                expr_of[i] = scoring.expression(image, f.box, f.landmarks, f.confidence)["score"]
+        if not expr_of:                                   # every face of the frame in one model call
+            model = emotion.poster_scores(image, [f.box for f in fr.faces])
+            wm = s.expression_model_weight
+            for i, f in enumerate(fr.faces):
+                eyes = scoring.expression(image, f.box, f.landmarks, f.confidence).get("eyes_open", 0.5)
+                expr_of[i] = wm * model[i][0] + (1 - wm) * eyes
         expr = float(np.average([expr_of[i] for i in inside], weights=[fr.faces[i].box.area for i in inside]))
     k = crop.shape[1] / w
     subjects = [b.shift(-x, -y).scale(k) for b in ([plan.group] if plan.group else
                                                     ([fr.salient] if fr.salient else []))]
     aest = scoring.aesthetics(crop, subjects)
-    tot = scoring.total(sharp, aest["score"], expr, s)
+    aesthetics = s.quality_weight * fr.quality + (1 - s.quality_weight) * aest["score"]
+    tot = scoring.total(sharp, aesthetics, expr, s)
     penalty = 1.0
     if upscale > s.max_upscale:                           # a blow-up ranks below sharper alternatives
         penalty *= s.upscale_penalty
     if fr.text >= s.text_cover and not fr.faces:          # a title card or credits: any subject wins
         penalty *= s.text_penalty
     scores = {"sharpness": round(sharp, 4), "expression": None if expr is None else round(expr, 4),
-              "aesthetics": aest["score"], "total": round(tot * penalty, 4)}
+              "aesthetics": round(aesthetics, 4), "quality": round(fr.quality, 4), "total": round(tot * penalty, 4)}
     if penalty < 1.0:
         scores["penalty"] = round(penalty, 4)
     rejected = None

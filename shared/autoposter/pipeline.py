@@ -58,7 +58,7 @@ def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: i
             "faces_cut": list(cand.faces_cut),
             "layer_on_face": max([max(ly.get("faces_covered") or [0.0]) for ly in layers] or [0.0]),
             "layers": layers,
-            "scores": {k: cand.scores[k] for k in ("sharpness", "expression", "aesthetics", "total")
+            "scores": {k: cand.scores[k] for k in ("sharpness", "expression", "aesthetics", "quality", "total")
                        if k in cand.scores} | ({"penalty": cand.scores["penalty"]} if "penalty" in cand.scores else {})}
 
 

@@ -32,6 +32,8 @@ class ScoreSettings:
     w_sharpness: float = 1.0          # M12 weights
     w_aesthetics: float = 1.0
     w_expression: float = 1.0
+    expression_model_weight: float = 0.6   # M11: share of the emotion model in expression (rest: eyes open)
+    quality_weight: float = 0.4       # M12: share of BRISQUE quality in aesthetics (rest: the composition measure)
     total_min: float = 0.40           # M12 threshold
     top_k: int = 3
     dup_bits: int = 10                # dHash Hamming distance at or below = near-duplicate

@@ -50,6 +50,9 @@ class Settings:
         """Every numeric setting finite and inside its documented range (``RANGES``), else
         ``Settings::Invalid`` naming the variable — found before any video work starts."""
         for env_name, dotted, value in self.table():
+            if dotted in CHOICES and value not in CHOICES[dotted]:
+                raise SettingsError(f"{env_name}={value!r} is not one of {', '.join(CHOICES[dotted])}",
+                                    code="Settings::Invalid")
             lo, hi = RANGES.get(dotted, (None, None))
             vals = value if isinstance(value, tuple) else (value,)
             for v in vals:
@@ -68,6 +71,9 @@ class Settings:
                 rows.append((f"AUTOPOSTER_{g.name}_{f.name}".upper(), f"{g.name}.{f.name}",
                              getattr(group, f.name)))
         return rows
+
+
+CHOICES = {"saliency.model": ("classical", "u2netp")}
 
 
 def _convert(raw, default, key: str):
@@ -94,7 +100,7 @@ def _convert(raw, default, key: str):
 RANGES = {
     "frames.rate": (0, 30), "frames.probe_rate": (0, 60), "frames.cut_threshold": (0, 1),
     "frames.cut_delay": (0, 10), "frames.black_level": (0, 255), "frames.min_contrast": (0, 255),
-    "frames.dup_distance": (0, 255), "frames.max_frames": (1, 3000), "frames.max_side": (64, 8192),
+    "frames.dup_distance": (0, 255), "frames.max_frames": (1, 1000), "frames.max_side": (64, 8192),
     "frames.min_side": (16, 4096),
     "faces.max_side": (64, 4096), "faces.min_face": (12, 1000), "faces.thresholds": (0, 1),
     "faces.factor": (0.3, 0.95), "faces.min_confidence": (0, 1),
@@ -105,7 +111,7 @@ RANGES = {
     "score.sharpness_half": (0, 1e6), "score.sharpness_min": (0, 1), "score.expression_min": (0, 1),
     "score.w_sharpness": (0, 100), "score.w_aesthetics": (0, 100), "score.w_expression": (0, 100),
     "score.total_min": (0, 1), "score.top_k": (1, 50), "score.dup_bits": (0, 64), "score.feedback_weight": (0, 1),
-    "score.moment_gap": (0, 3600), "score.max_upscale": (1, 100), "score.upscale_penalty": (0, 1),
+    "score.expression_model_weight": (0, 1), "score.quality_weight": (0, 1), "score.moment_gap": (0, 3600), "score.max_upscale": (1, 100), "score.upscale_penalty": (0, 1),
     "score.cut_penalty": (0, 1), "score.cover_penalty": (0, 1), "score.text_cover": (0, 1), "score.text_penalty": (0, 1),
     "crop.whole": (0.5, 1), "crop.outside": (0, 0.5), "crop.person_share": (0, 1), "crop.layer_cover": (0, 1),
     "frames.partial_share": (0, 1),

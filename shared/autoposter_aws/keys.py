@@ -3,7 +3,6 @@
 Work bucket, per job (``job_id`` = execution name, from bucket, key and ETag)::
 
     jobs/{job}/frames/{b:05d}.tar      batch b of candidate frames (a tar of {index:06d}.jpg)
-    jobs/{job}/batches.json            the Distributed Map's items
     jobs/{job}/job.json                job, video facts, sampling rejections, the batches;
                                        written last by extraction: marks it done
     jobs/{job}/analysis/{b:05d}.json   batch b analysed (faces, salient region, scored crops),
@@ -22,10 +21,6 @@ def job_prefix(job_id: str) -> str:
 
 def job_doc(job_id: str) -> str:
     return f"jobs/{job_id}/job.json"
-
-
-def batches_doc(job_id: str) -> str:
-    return f"jobs/{job_id}/batches.json"
 
 
 def frames_batch(job_id: str, batch: int) -> str:

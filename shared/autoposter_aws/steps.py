@@ -128,7 +128,6 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
     scenarios = job_scenarios(job, [load_template(t) for t in job.templates])
     doc = {"job": job.to_dict(), "video": info, "scenarios": scenarios, "batches": batches,
            "rejected": [r.to_dict() for r in sampler.rejected]}
-    storage.put_json(cfg.work_bucket, keys.batches_doc(job_id), batches)       # the Map's items
     storage.put_json(cfg.work_bucket, keys.job_doc(job_id), doc)      # written last: marks extraction done
     return doc
 
@@ -142,9 +141,9 @@ def _counts(reasons) -> dict:
 
 def _start(job_id: str, doc: dict, cfg: Config, sfn) -> dict:
     batches = doc["batches"]
+    # the Map's items travel in the input: ≤ 1000 frames (frames.max_frames) is ≤ ~80 KB of the 256 KB allowed
     payload = {"job_id": job_id, "work_bucket": cfg.work_bucket, "job_key": keys.job_doc(job_id),
-               "batches_key": keys.batches_doc(job_id), "scenarios": doc["scenarios"],
-               "templates": doc["job"]["templates"],
+               "scenarios": doc["scenarios"], "templates": doc["job"]["templates"], "batches": batches,
                "batch_count": len(batches), "frames": sum(len(b["frames"]) for b in batches)}
     sfn = sfn or storage.client("stepfunctions")
     try:

@@ -3,7 +3,7 @@
 * S3 and Step Functions: moto, in process (``mock_aws``), with its ASL interpreter on — it
   executes the real ``statemachine/posters.asl.json``. S3 is also served over HTTP by a
   werkzeug server around moto's app (``AWS_ENDPOINT_URL_S3``), so every S3 request — the
-  handlers', the interpreter's ItemReader, the caller's — crosses a real S3 API endpoint;
+  handlers' and the caller's — crosses a real S3 API endpoint;
   a thin middleware there counts requests by operation and by principal (the usage report).
 * IAM, enforced: each function runs with the access key of an IAM user whose inline policies
   are exactly its role's policies as CloudFormation would create them from ``template.yaml``
@@ -319,7 +319,7 @@ class LocalCloud:
                                        PolicyDocument=json.dumps({"Version": "2012-10-17", **doc}))
             k = client.create_access_key(UserName=f"role-{who}")["AccessKey"]
             self.keys[who] = (k["AccessKeyId"], k["SecretAccessKey"])
-        # moto's interpreter signs its own S3 calls (the ItemReader) with the fixed key "ak"
+        # moto's interpreter signs its own S3 calls (an ItemReader, if the definition had one) with key "ak"
         user = iam_backends[ACCOUNT]["aws"].get_user("role-states")
         user.access_keys[0].access_key_id, user.access_keys[0].secret_access_key = "ak", "sk"
         self.keys["states"] = ("ak", "sk")
