@@ -331,7 +331,9 @@ def render_md(r: dict) -> str:
     for k, v in lq.items():
         L.append(f"| {k} | {v['layers']} | {v['share_overlapping_a_face']:.3f} | {v['mean_saliency_under_layer']:.4f} "
                  f"| {v['mean_gradient_under_text']:.1f} |")
-    L += ["", "## Where autoposter is behind", ""] + [f"- {line}" for line in r["behind"]] + [""]
+    from bench import editor
+    L += [""] + editor.markdown(r["editor"])
+    L += ["## Where autoposter is behind", ""] + [f"- {line}" for line in r["behind"]] + [""]
     return "\n".join(L)
 
 
@@ -405,6 +407,9 @@ def main(argv=None) -> int:
     r["crop_quality"] = crop_quality(analysed, settings, peers)
     step("layout quality")
     r["layout_quality"] = layout_quality(analysed, settings)
+    step("what a picture editor checks")
+    from bench import editor
+    r["editor"] = editor.run(detector, settings, peers, frames)
     r["behind"] = behind(r)
     r["seconds"] = round(time.perf_counter() - t_all, 1)
     out = Path(args.out)

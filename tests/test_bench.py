@@ -53,3 +53,26 @@ def test_quality_measures_rank_a_face_blind_crop_below_ours(detector, items):
     assert q["autoposter"]["story"]["mean_face_area_kept"] >= q["centre"]["story"]["mean_face_area_kept"]
     lq = layout_quality(analysed, s)
     assert lq["autoposter"]["share_overlapping_a_face"] <= lq["default_spot"]["share_overlapping_a_face"]
+
+
+def test_editor_measures_on_a_few_frames(detector, items):
+    from autoposter.settings import Settings
+    from bench import editor
+    s = Settings.from_env()
+    multi = [it for it in composites(n=12, seed=11) if len(it.faces) >= 2][:3]
+    sl = editor.slicing(multi, detector, s, {"centre": centre_crop})
+    assert sl["autoposter"]["crops"] == sl["centre"]["crops"] > 0
+    assert sl["autoposter"]["no_face_sliced"] >= sl["centre"]["no_face_sliced"]
+    lc = editor.layer_cover([it for it in items if it.faces][:3], detector, s)
+    assert lc["covered_autoposter"] <= lc["covered_m4_m6_only"] and lc["posters"] == 30
+    ag = editor.agreement(detector)
+    assert ag["soft vs sharp"]["BRISQUE alone"] == 1.0 and ag["blink vs open eyes"]["pairs"] >= 3
+
+
+def test_a_montage_gives_one_poster_per_shot_and_none_from_the_end_card():
+    from autoposter.settings import Settings
+    from bench import editor
+    o = editor.one_per_moment(Settings.from_env())
+    assert o["shots_detected"] >= 5
+    assert o["top3_from_3_shots"] == o["scenarios"] == 5
+    assert o["posters_from_the_end_card"] == 0

@@ -44,6 +44,8 @@ class CropSettings:
     outside: float = 0.05    # ...at most this share inside is left out; anything between is "cut"
     person_share: float = 0.25  # faces at least this share of the group's largest face count as people to keep
     layer_cover: float = 0.05   # Q2: a fixed layer covering more of a kept face than this moves the window
+    face_margin: float = 0.2    # Q1/Q2 judge a face by its detector box grown this share of its size each
+                                # side: a person's face runs ear to ear and hairline to chin, MTCNN's box less
 
 
 def group_faces(boxes: list[Box], dilation: float) -> list[Box]:
@@ -126,6 +128,13 @@ def crop_window(width: int, height: int, aspect: float, center: tuple[float, flo
     return Box(x, y, cw, ch)
 
 
+def person_face(f: Box, margin: float, width: float, height: float) -> Box:
+    """A detector's face box grown by ``margin`` of its size each side, inside the frame: what a
+    person calls the face (ears, hairline), which Q1 and Q2 protect."""
+    return Box(f.x - margin * f.w, f.y - margin * f.h, f.w * (1 + 2 * margin),
+               f.h * (1 + 2 * margin)).clip(width, height) or f
+
+
 def inside_share(face: Box, window: Box) -> float:
     i = face.intersection(window)
     return i.area / face.area if i and face.area > 0 else 0.0
@@ -161,6 +170,7 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     group = group_faces(faces, s.dilation)[0] if faces else None
     center = crop_center(width, height, faces, salient, s)
     base = crop_window(width, height, scenario.aspect, center, group if s.keep_group else None)
+    faces = [person_face(f, s.face_margin, width, height) for f in faces]
     horizontal = base.w < width
     span = (width if horizontal else height) - (base.w if horizontal else base.h)
     if not faces or span <= 0:
@@ -202,8 +212,10 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
         g0, g1 = along(group)
         holds = (starts <= g0 + 0.5) & (starts + size >= g1 - 0.5)
     over = cover > s.layer_cover
+    # the group whole, then no face cut, then no fixed layer on a kept face, then every person that
+    # fits, then the least layer cover, the most of each kept face, and M5's position (lexsort: last key first)
     keys = (np.abs(starts - start0), -np.round((shares * kept).sum(0), 2), np.where(over, np.round(cover, 3), 0),
-            over, -(kept & people[:, None]).sum(0), cut.sum(0), ~holds)          # np.lexsort: last key first
+            -(kept & people[:, None]).sum(0), over, cut.sum(0), ~holds)
     i = int(np.lexsort(keys)[0])
     w = Box(int(starts[i]), 0, base.w, base.h) if horizontal else Box(0, int(starts[i]), base.w, base.h)
     return CropPlan(w, group, center, tuple(int(j) for j in np.nonzero(cut[:, i])[0]), float(cover[i]))
