@@ -94,7 +94,7 @@ START_CODE = {
     "detect": "from autoposter.faces import FaceDetector; FaceDetector().detect(__import__('numpy').zeros((64,64,3),'uint8'))",
     "compose": "from autoposter.compose import compose; from autoposter.templates import load; "
                "from autoposter.compose import _font; t=load('streaming'); _font(str(t.font_path(t.layers[2])), 40)",
-    "handlers": "import importlib.util,sys\nfor n in ('extract_frames','detect','crop','compose','frame_failed','publish'):\n"
+    "handlers": "import importlib.util,sys\nfor n in ('extract_frames','analyse','batch_failed','publish'):\n"
                 " s=importlib.util.spec_from_file_location('f'+n, r'%s/functions/'+n+'/app.py'); "
                 "s.loader.exec_module(importlib.util.module_from_spec(s))" % ROOT,
 }
@@ -295,7 +295,7 @@ def render_md(r: dict) -> str:
     L += ["", "## Start-up and memory", "",
           f"Import plus model load, fresh process (median of 3): bare python {s['python']:.0f} ms; "
           f"detect (imports + MTCNN sessions + first run) {s['detect']:.0f} ms; compose (imports + template + "
-          f"font) {s['compose']:.0f} ms; all six handlers with Powertools {s['handlers']:.0f} ms.", "",
+          f"font) {s['compose']:.0f} ms; all four handlers with Powertools {s['handlers']:.0f} ms.", "",
           "| peak RSS (MB) | detect | crop (5 scenarios) | compose (2 templates × 5) |", "|---|---:|---:|---:|"]
     for res, row in r["memory"].items():
         L.append(f"| {res} | {row['detect']} | {row['crop']} | {row['compose']} |")

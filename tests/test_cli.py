@@ -149,3 +149,22 @@ def test_frames_sampled_counts_every_candidate_frame(sample_run, sample_video):
     _, _, m, _ = sample_run
     s = FrameSampler(sample_video)
     assert m["video"]["frames_sampled"] == sum(1 for _ in s) + len(s.rejected)
+
+
+def test_a_partial_read_is_said_in_one_line_and_in_the_manifest(tmp_path):
+    """A damaged file whose container announces 100 frames but only 40 decode (like OpenCV's tree.avi)."""
+    import cv2
+    img = cv2.resize(photo("astronaut"), (320, 240))
+    full = tmp_path / "full.avi"
+    vw = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    for i in range(100):
+        vw.write(np.roll(img, i * 3, axis=1))
+    vw.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(full.read_bytes()[:int(full.stat().st_size * 0.4)])
+    r = cli("run", cut, "--out", tmp_path / "o", "--template", "minimal", "--scenario", "feed", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "warning: only" in lines[0] and "of the 100 frames" in lines[0], r.stderr
+    v = json.loads((tmp_path / "o" / "manifest.json").read_text())["video"]
+    assert v["partial_read"] and v["frames_expected"] == 100 and v["frames_decoded"] < 60

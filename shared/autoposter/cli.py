@@ -73,19 +73,26 @@ def cmd_run(args) -> int:
 
 
 def _summary(m: dict, out: str, seconds: float) -> None:
-    rows = [("template", "scenario", "size", "#", "t (s)", "sharp", "expr", "aesth", "total", "file")]
+    rows = [("template", "scenario", "size", "#", "t (s)", "shot", "sharp", "expr", "aesth", "total", "upscale",
+             "flags", "file")]
     for p in m["posters"]:
         s = p["scores"]
+        flags = ",".join(f for f, on in (("UPSCALED", p.get("upscaled")), ("FACE-CUT", p.get("faces_cut")),
+                                         ("LAYER-ON-FACE", p.get("layer_on_face", 0) > 0.05)) if on) or "-"
         rows.append((p["template"], p["scenario"], f"{p['width']}x{p['height']}", str(p["rank"]),
-                     f"{p['frame_time']:.1f}", f"{s['sharpness']:.2f}",
+                     f"{p['frame_time']:.1f}", str(p.get("shot", "")), f"{s['sharpness']:.2f}",
                      "-" if s["expression"] is None else f"{s['expression']:.2f}",
-                     f"{s['aesthetics']:.2f}", f"{s['total']:.2f}", p["path"]))
+                     f"{s['aesthetics']:.2f}", f"{s['total']:.2f}", f"x{p.get('upscale', 1):.1f}", flags, p["path"]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
     v = m["video"]
+    up = sum(1 for p in m["posters"] if p.get("upscaled"))
+    if up:
+        print(f"\n{up} poster(s) enlarged more than their setting allows (UPSCALED): the source is smaller than "
+              "the output; they rank below sharper alternatives")
     print(f"\n{len(m['posters'])} posters from {v['path']} ({v['width']}x{v['height']}, {v['duration']:.1f}s, "
           f"{len(v.get('cuts', []))} cuts) in {seconds:.1f}s; {len(m['rejected'])} rejections; "
           f"manifest: {Path(out) / 'manifest.json'}")

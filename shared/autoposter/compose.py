@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
+from .cropping import inside_share
 from .geometry import Box
 from .layout import Placement, fixed_box, free_box, region_px
 from .templates import FONTS, Layer, Template
@@ -297,11 +298,6 @@ def _layer_aspect(layer: Layer, tpl: Template, region: Box) -> float:
     return region.w / region.h
 
 
-def _share(face: Box, box: Box) -> float:
-    i = face.intersection(box)
-    return i.area / face.area if i and face.area > 0 else 0.0
-
-
 def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
             faces: list[Box], salient: Box | None, group: Box | None = None) -> tuple[np.ndarray, list[Placement]]:
     """Draw ``tpl``'s layers over ``image_bgr`` (already at poster size).
@@ -329,7 +325,7 @@ def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
             sw, sh = layer.size_for(scenario)
             gray = np.asarray(canvas.convert("L"))
             pl = free_box(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name)
-        pl.extra["faces_covered"] = [round(_share(f, pl.box), 3) for f in faces]      # Q2, in the manifest
+        pl.extra["faces_covered"] = [round(inside_share(f, pl.box), 3) for f in faces]    # Q2, in the manifest
         if layer.source == "asset":
             _paste_asset(canvas, str(tpl.asset_path(layer.value)), pl.box)
         elif text is not None:

@@ -14,11 +14,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
+# FFmpeg's own decoder complaints ("huffman table decode error") would bury autoposter's one-line
+# errors and warnings: quiet (AV_LOG_QUIET) unless the user asks for them.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from .errors import VideoError
-from .images import downscale
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .errors import VideoError  # noqa: E402
+from .images import downscale  # noqa: E402
 
 
 @dataclass(frozen=True)
