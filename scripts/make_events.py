@@ -4,7 +4,9 @@ They describe one upload, ``uploads/My Vidéo 01.mp4`` (URL-encoded in the S3 ev
 as S3 sends it), to a stack deployed with BucketPrefix=autoposter in account
 123456789012, us-east-1. With the default batch size, the sample's 21 candidate frames
 make batch 0; the analyse event names two of them (frames 0 and 16), so it runs in a
-couple of seconds. The later events follow the keys extract_frames writes.
+couple of seconds. The publish event is the execution's input, as extract_frames starts it
+(made by running the extraction on the sample in moto). The later events follow the keys
+extract_frames writes.
 
     python scripts/make_events.py
 """
@@ -21,6 +23,32 @@ from autoposter_aws.steps import job_id_for  # noqa: E402
 ACCOUNT, REGION = "123456789012", "us-east-1"
 INPUT, WORK = f"autoposter-input-{ACCOUNT}-{REGION}", f"autoposter-work-{ACCOUNT}-{REGION}"
 KEY, ETAG = "uploads/My Vidéo 01.mp4", "5f3c8a3d2b7e4c1f9a0b6d8e7c6a5b4d"
+
+
+def publish_event() -> dict:
+    """The execution's input — what the state machine hands publish — from a real extraction of the
+    sample in moto (Step Functions records the input; nothing executes)."""
+    import os
+
+    import boto3
+    from moto import mock_aws
+    os.environ.update(AWS_ACCESS_KEY_ID="t", AWS_SECRET_ACCESS_KEY="t", AWS_DEFAULT_REGION=REGION)
+    with mock_aws():
+        from autoposter.settings import Settings
+        from autoposter_aws import steps, storage
+        from autoposter_aws.config import Config
+        storage.client.cache_clear()
+        s3 = boto3.client("s3")
+        for b in (INPUT, WORK):
+            s3.create_bucket(Bucket=b)
+        s3.put_object(Bucket=INPUT, Key=KEY, Body=(ROOT / "examples" / "sample.mp4").read_bytes())
+        sfn = boto3.client("stepfunctions")
+        arn = sfn.create_state_machine(name="autoposter-posters", roleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+                                       definition=(ROOT / "statemachine" / "posters.asl.json").read_text())["stateMachineArn"]
+        cfg = Config.from_env({"INPUT_BUCKET": INPUT, "WORK_BUCKET": WORK, "STATE_MACHINE_ARN": arn})
+        started = steps.extract(INPUT, KEY, ETAG, cfg, Settings.from_env({}), sfn)
+        storage.client.cache_clear()
+        return json.loads(sfn.describe_execution(executionArn=started["execution_arn"])["input"])
 
 
 def main() -> None:
@@ -41,7 +69,7 @@ def main() -> None:
         "analyse": item,
         "batch_failed": {**item, "error": {"Error": "InjectedFault", "Cause": json.dumps(
             {"errorType": "InjectedFault", "errorMessage": "injected failure for batch 0", "stackTrace": []})}},
-        "publish": {"job_id": job, "work_bucket": WORK},
+        "publish": publish_event(),
     }
     out = ROOT / "events"
     out.mkdir(exist_ok=True)

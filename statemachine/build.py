@@ -67,8 +67,7 @@ def definition() -> dict:
                                                   "ExecutionType": "${ChildExecutionType}"}),
                 "ResultPath": None, "Next": "Publish"},
             "Publish": task("PublishFunctionArn", "S5, M12-M14: choose, render the chosen posters, publish "
-                            "(manifest last)", 600, payload={"job_id.$": "$.job_id",
-                                                             "work_bucket.$": "$.work_bucket"}, End=True),
+                            "(manifest last)", 600, End=True),
         }}
 
 

@@ -119,7 +119,7 @@ def test_size_and_duration_caps_refuse_before_download_and_decoding(tmp_path):
         r = cloud.deliver(cloud.upload(clip, "in/big.mp4"))["results"][0]
         assert r["status"] == "rejected" and r["code"] == "Video::TooLarge" and "MAX_UPLOAD_BYTES" in r["message"]
         reads = cloud.s3_requests()["extract_frames"]
-        assert reads.get("GetObject", 0) == 1            # job.json's lookup only: the upload was never downloaded
+        assert reads.get("GetObject", 0) == 0 and reads.get("HeadObject") == 1     # never downloaded
         assert cloud.executions() == []
     with LocalCloud({"MAX_VIDEO_SECONDS": "2"}) as cloud:
         r = cloud.deliver(cloud.upload(clip, "in/long.mp4"))["results"][0]

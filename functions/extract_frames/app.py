@@ -39,7 +39,7 @@ def handler(event: dict, context):
         logger.info("extract", extra={"result": r})
         if r["status"] == "rejected":
             metrics.add_metric(name="VideosRejected", unit=MetricUnit.Count, value=1)
-        else:
+        elif r["status"] == "started":
             metrics.add_metric(name="FramesExtracted", unit=MetricUnit.Count, value=r["frames"])
         results.append(r)
     return {"results": results}

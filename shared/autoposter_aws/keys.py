@@ -1,10 +1,9 @@
 """Where everything lives in S3: the only module that knows the key layout.
 
-Work bucket, per job (``job_id`` = execution name, from bucket, key and ETag)::
+Work bucket, per job (``job_id`` = execution name, from bucket, key and ETag; the job itself —
+link, title, video facts, the batch list — travels in the execution's input)::
 
     jobs/{job}/frames/{b:05d}.tar      batch b of candidate frames (a tar of {index:06d}.jpg)
-    jobs/{job}/job.json                job, video facts, sampling rejections, the batches;
-                                       written last by extraction: marks it done
     jobs/{job}/analysis/{b:05d}.json   batch b analysed (faces, salient region, scored crops),
                                        or why it failed
     errors/{job}.json                  an upload that was refused (nothing starts)
@@ -17,10 +16,6 @@ from __future__ import annotations
 
 def job_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/"
-
-
-def job_doc(job_id: str) -> str:
-    return f"jobs/{job_id}/job.json"
 
 
 def frames_batch(job_id: str, batch: int) -> str:

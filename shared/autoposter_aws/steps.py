@@ -1,6 +1,6 @@
 """What each Lambda function does, as plain functions over S3 keys (handlers only parse and call).
 
-    extract_frames  upload → frame batches + job.json → one execution per (bucket, key, ETag)
+    extract_frames  upload → frame batches → one execution per (bucket, key, ETag), the job in its input
     analyse         one batch: each frame decoded once; faces, saliency, crops, scores (M2–M12)
     batch_failed    the Map's Catch: records why a batch failed
     publish         choose (M12, M13), render only the chosen posters (M8, M9), publish (M14)
@@ -61,17 +61,28 @@ def decode_meta(value: str) -> str:
 
 # --- extract_frames ----------------------------------------------------------------------
 
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+
+
 def extract(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn=None) -> dict:
-    """S1–S2: stream the upload to /tmp, write frame batches and job.json, start one execution."""
+    """S1–S2: stream the upload to /tmp, write frame batches, start one execution whose input
+    carries the job; a repeated event finds that execution and does nothing."""
     job_id = job_id_for(bucket, key, etag)
-    doc = storage.get_json_or_none(cfg.work_bucket, keys.job_doc(job_id))
-    if doc is None:
-        try:
-            doc = _extract_frames(bucket, key, etag, job_id, cfg, settings)
-        except VideoError as exc:
-            storage.put_json(cfg.work_bucket, keys.error(job_id),
-                             {"bucket": bucket, "key": key, "etag": etag, **exc.to_dict()})
-            return {"status": "rejected", "job_id": job_id, "key": key, **exc.to_dict()}
+    sfn = sfn or storage.client("stepfunctions")
+    arn = execution_arn(cfg.state_machine_arn, job_id)
+    try:
+        sfn.describe_execution(executionArn=arn)
+        return {"status": "duplicate", "job_id": job_id, "execution_arn": arn}
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ExecutionDoesNotExist":
+            raise
+    try:
+        doc = _extract_frames(bucket, key, etag, job_id, cfg, settings)
+    except VideoError as exc:
+        storage.put_json(cfg.work_bucket, keys.error(job_id),
+                         {"bucket": bucket, "key": key, "etag": etag, **exc.to_dict()})
+        return {"status": "rejected", "job_id": job_id, "key": key, **exc.to_dict()}
     return _start(job_id, doc, cfg, sfn)
 
 
@@ -126,10 +137,8 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
     info.update(path=key, bucket=bucket, etag=etag, cuts=[round(t, 2) for t in sampler.cuts], **sampler.read_report())
     job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
     scenarios = job_scenarios(job, [load_template(t) for t in job.templates])
-    doc = {"job": job.to_dict(), "video": info, "scenarios": scenarios, "batches": batches,
-           "rejected": [r.to_dict() for r in sampler.rejected]}
-    storage.put_json(cfg.work_bucket, keys.job_doc(job_id), doc)      # written last: marks extraction done
-    return doc
+    return {"job": job.to_dict(), "video": info, "scenarios": scenarios, "batches": batches,
+            "rejected": [r.to_dict() for r in sampler.rejected]}
 
 
 def _counts(reasons) -> dict:
@@ -141,11 +150,12 @@ def _counts(reasons) -> dict:
 
 def _start(job_id: str, doc: dict, cfg: Config, sfn) -> dict:
     batches = doc["batches"]
-    # the Map's items travel in the input: ≤ 1000 frames (frames.max_frames) is ≤ ~80 KB of the 256 KB allowed
-    payload = {"job_id": job_id, "work_bucket": cfg.work_bucket, "job_key": keys.job_doc(job_id),
-               "scenarios": doc["scenarios"], "templates": doc["job"]["templates"], "batches": batches,
-               "batch_count": len(batches), "frames": sum(len(b["frames"]) for b in batches)}
-    sfn = sfn or storage.client("stepfunctions")
+    # the job and the Map's items travel in the input: with ≤ 1000 frames (frames.max_frames) the
+    # batch list and the sampling rejections are ≤ ~130 KB of the 256 KB allowed
+    payload = {"job_id": job_id, "work_bucket": cfg.work_bucket, "scenarios": doc["scenarios"],
+               "templates": doc["job"]["templates"], "batches": batches, "batch_count": len(batches),
+               "frames": sum(len(b["frames"]) for b in batches),
+               "job": {k: doc[k] for k in ("job", "video", "rejected")}}
     try:
         r = sfn.start_execution(stateMachineArn=cfg.state_machine_arn, name=job_id, input=json.dumps(payload))
         return {"status": "started", "job_id": job_id, "frames": payload["frames"], "batches": len(batches),
@@ -210,9 +220,9 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
     from autoposter.pipeline import build_manifest, poster_name, poster_record, render_poster
 
     bucket, job_id = event["work_bucket"], event["job_id"]
-    jobdoc = storage.get_json(bucket, keys.job_doc(job_id))
+    jobdoc = {**event["job"], "scenarios": event["scenarios"]}       # the execution's input carries the job
     job = Job.from_dict(jobdoc["job"])
-    batches = jobdoc["batches"]
+    batches = event["batches"]
     analyses = {b["batch"]: storage.get_json_or_none(bucket, keys.analysis(job_id, b["batch"])) for b in batches}
     total = sum(len(b["frames"]) for b in batches)
     failed, cands, rejected = [], [], list(jobdoc["rejected"])
