@@ -94,6 +94,9 @@ def rejection_summary(manifest: dict) -> str:
         or "no candidate frame"
 
 
+LABEL_H = 24
+
+
 def contact_sheet(manifest: dict, folder: Path, thumb_h: int = 320, max_w: int = 2400):
     """One picture of every poster (BGR array), a row per template, or None when there is none."""
     import cv2
@@ -111,8 +114,9 @@ def contact_sheet(manifest: dict, folder: Path, thumb_h: int = 320, max_w: int =
                 continue
             t = cv2.resize(img, (round(img.shape[1] * thumb_h / img.shape[0]), thumb_h), interpolation=cv2.INTER_AREA)
             label = f"{p['scenario']} #{p.get('rank', '')}" + ("  upscaled" if p.get("upscaled") else "")
-            cv2.rectangle(t, (0, thumb_h - 26), (t.shape[1], thumb_h), (24, 24, 24), -1)
-            cv2.putText(t, label, (6, thumb_h - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (235, 235, 235), 1, cv2.LINE_AA)
+            strip = np.full((LABEL_H, t.shape[1], 3), 24, np.uint8)          # under the poster, never over it
+            cv2.putText(strip, label, (4, LABEL_H - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (235, 235, 235), 1, cv2.LINE_AA)
+            t = np.vstack([t, strip])
             if width + t.shape[1] + pad > max_w and line:
                 rows.append(line)
                 line, width = [], pad
@@ -123,10 +127,11 @@ def contact_sheet(manifest: dict, folder: Path, thumb_h: int = 320, max_w: int =
     if not rows:
         return None
     W = max(sum(t.shape[1] + pad for t in r) + pad for r in rows)
-    sheet = np.full((len(rows) * (thumb_h + pad) + pad, W, 3), 24, np.uint8)
+    row_h = thumb_h + LABEL_H
+    sheet = np.full((len(rows) * (row_h + pad) + pad, W, 3), 24, np.uint8)
     for i, r in enumerate(rows):
-        x, y = pad, pad + i * (thumb_h + pad)
+        x, y = pad, pad + i * (row_h + pad)
         for t in r:
-            sheet[y:y + thumb_h, x:x + t.shape[1]] = t
+            sheet[y:y + row_h, x:x + t.shape[1]] = t
             x += t.shape[1] + pad
     return sheet
