@@ -14,10 +14,6 @@ CDN bucket, per job: ``videos/{job}/`` posters, ``index.html``, then ``manifest.
 from __future__ import annotations
 
 
-def job_prefix(job_id: str) -> str:
-    return f"jobs/{job_id}/"
-
-
 def frames_batch(job_id: str, batch: int) -> str:
     return f"jobs/{job_id}/frames/{batch:05d}.tar"
 

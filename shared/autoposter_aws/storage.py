@@ -94,10 +94,3 @@ def download(bucket: str, key: str, path: str, chunk: int = 8 << 20) -> None:
     with open(path, "wb") as f:
         for part in body.iter_chunks(chunk):
             f.write(part)
-
-
-def list_keys(bucket: str, prefix: str) -> list[str]:
-    keys = []
-    for page in s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend(o["Key"] for o in page.get("Contents", []))
-    return keys
