@@ -134,6 +134,12 @@ def test_hostile_metadata_is_refused_and_recorded(tmp_path):
         assert r["status"] == "rejected" and r["code"] == "Settings::Link"
         r = cloud.deliver(cloud.upload(clip, "in/long-title.mp4", {"title": "x" * 1900}))["results"][0]
         assert r["status"] == "rejected" and r["code"] == "Settings::TextTooLong"
+        big = tmp_path / "minutes.mp4"                  # 30 MB of text: refused from its first 4 KB
+        big.write_text("meeting minutes, item 1: budget\n" * 1_000_000)
+        before = cloud.s3_requests()["extract_frames"].get("GetObject", 0)
+        r = cloud.deliver(cloud.upload(big, "in/minutes.mp4"))["results"][0]
+        assert r["status"] == "rejected" and r["code"] == "Video::Unreadable" and "text file" in r["message"]
+        assert cloud.s3_requests()["extract_frames"]["GetObject"] - before == 1    # the 4 KB sniff, never it all
         still = tmp_path / "still.mp4"
         still.write_bytes((ROOT / "examples" / "photos" / "coffee.jpg").read_bytes())
         r = cloud.deliver(cloud.upload(still, "in/still.mp4"))["results"][0]

@@ -108,9 +108,9 @@ def probe(path: str | os.PathLike, settings: FrameSettings | None = None) -> Vid
     if size == 0:
         raise VideoError(f"{path}: the file is empty (0 bytes)", code="Video::Empty")
     with open(p, "rb") as f:
-        kind = still_image_kind(f.read(16))
-    if kind:
-        raise VideoError(f"{path}: a still {kind} image, not a video", code="Video::NotAVideo")
+        refused = not_a_video(f.read(4096))
+    if refused:
+        raise VideoError(f"{path}: {refused[1]}", code=refused[0])
     cap = _open(path)
     try:
         w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
@@ -135,6 +135,23 @@ def probe(path: str | os.PathLike, settings: FrameSettings | None = None) -> Vid
 
 IMAGE_MAGIC = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
                (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def not_a_video(head: bytes) -> tuple[str, str] | None:
+    """(code, reason) when the first bytes already show the file is no video — a still image or
+    text — so a large upload is refused before it is downloaded or decoded; None otherwise."""
+    kind = still_image_kind(head)
+    if kind:
+        return "Video::NotAVideo", f"a still {kind} image, not a video"
+    sample = head[:4096]
+    if sample and b"\x00" not in sample:
+        try:
+            sample.decode("utf-8")
+            return "Video::Unreadable", "a text file, not a video"
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(sample) - 4:            # a character cut at the sample's end: still text
+                return "Video::Unreadable", "a text file, not a video"
+    return None
 
 
 def still_image_kind(head: bytes) -> str | None:

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from autoposter.analysis import Candidate, Job, analyze_frame, job_scenarios, score_crops, select
 from autoposter.errors import SettingsError, VideoError
 from autoposter.inputs import check_link, check_text
-from autoposter.frames import FrameSampler, probe_duration
+from autoposter.frames import FrameSampler, not_a_video, probe_duration
 from autoposter.settings import Settings
 from autoposter.templates import load as load_template
 
@@ -101,6 +101,9 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
     if size > cfg.max_upload_bytes:
         _refuse(f"the upload is {size:,} bytes; the limit is {cfg.max_upload_bytes:,} (MAX_UPLOAD_BYTES)",
                 "Video::TooLarge", key)
+    refused = not_a_video(storage.get_range(bucket, key, 0, 4095))     # before downloading it all
+    if refused:
+        _refuse(refused[1], refused[0], key)
     meta = {k.lower(): decode_meta(v) for k, v in head.get("Metadata", {}).items()}
     try:                        # the same checks as the command line: a bad link or an overlong title refuses
         link = check_link(meta.get("link") or cfg.link_base + quote(key), "x-amz-meta-link")

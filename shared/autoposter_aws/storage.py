@@ -61,6 +61,12 @@ def get_bytes(bucket: str, key: str) -> bytes:
     return _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key)["Body"].read()
 
 
+def get_range(bucket: str, key: str, start: int, end: int) -> bytes:
+    """Bytes ``start``..``end`` (inclusive) of an object: one GET, for sniffing a file's kind."""
+    return _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key,
+                 Range=f"bytes={start}-{end}")["Body"].read()
+
+
 def get_json(bucket: str, key: str):
     return json.loads(get_bytes(bucket, key))
 
