@@ -52,3 +52,33 @@ def test_job_scenarios_and_render_in_poster_space():
     assert poster.shape == (1920, 1080, 3)
     k = 1080 / 270
     assert mapped["faces"][0] == Box((600 - 500) * k, 100 * k, 80 * k, 100 * k)
+
+
+def test_rejections_are_recorded_once_per_scenario_even_when_only_a_later_template_has_it(tmp_path, detector):
+    """A scenario only the second template declares still gets its rejections in the manifest."""
+    import json as _json
+
+    import cv2
+
+    from autoposter.pipeline import run_video
+    from conftest import write_video
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "template.json").write_text(_json.dumps({"name": "onlycover", "scenarios": ["cover"], "layers": [
+        {"name": "t", "kind": "free", "source": {"field": "title"}, "region": [0.05, 0.05, 0.9, 0.9],
+         "size": [0.8, 0.15]}]}))
+    mini = tmp_path / "mini"
+    mini.mkdir()
+    (mini / "template.json").write_text(_json.dumps({"name": "onlyfeed", "scenarios": ["feed"], "layers": [
+        {"name": "t", "kind": "free", "source": {"field": "title"}, "region": [0.05, 0.05, 0.9, 0.9],
+         "size": [0.8, 0.15]}]}))
+    soft = cv2.GaussianBlur(cv2.resize(photo("coffee"), (320, 240)), (0, 0), 3)
+    frames = [np.roll(soft, i * 12, axis=1) for i in range(20)]
+    video = write_video(tmp_path / "soft.mp4", frames, fps=10)                 # every crop below the gate
+    m = run_video(str(video), str(tmp_path / "out"), Job(title="t", templates=(str(mini), str(folder))),
+                  Settings.from_env({"AUTOPOSTER_SCORE_SHARPNESS_MIN": "0.99"}), detector=detector)
+    assert not m["posters"]
+    scen = [r.get("scenario") for r in m["rejected"] if r.get("scenario")]
+    assert "cover" in scen and "feed" in scen
+    times = [(r["frame_time"], r["scenario"]) for r in m["rejected"] if r.get("scenario")]
+    assert len(times) == len(set(times))                                          # once per frame and scenario

@@ -149,9 +149,11 @@ def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = Non
                 progress(sampler.progress, f"frame {frame.time:6.1f}s")
             fr = analyze_frame(frame.image, detector, settings, frame.time, frame.index, frame.after_cut, frame.shot)
             kept = False
+            said = set()
             for c in score_crops(frame.image, fr, scen, settings, templates):
                 if c.rejected:
-                    if (c.template or templates[0].name) == templates[0].name:    # once per scenario
+                    if c.scenario not in said:                   # once per scenario, whatever the template
+                        said.add(c.scenario)
                         rejected.append(c.rejection())
                     continue
                 pools.setdefault((c.template, c.scenario), _Pool(max(4 * s.top_k, 12), s)).add(c)

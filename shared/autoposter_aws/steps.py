@@ -237,10 +237,12 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
                          for f in b["frames"]]
             continue
         for fr in a["frames"]:
+            said = set()
             for rec in fr["candidates"]:
                 c = Candidate.from_dict(rec)
                 if c.rejected:
-                    if c.template in (None, job.templates[0]):        # once per scenario
+                    if c.scenario not in said:                    # once per scenario, whatever the template
+                        said.add(c.scenario)
                         rejected.append(c.rejection())
                 else:
                     cands.append(c)

@@ -94,9 +94,9 @@ class CountingApp:
     a principal without ``s3:ListBucket`` on the bucket is answered 403, not 404 (``may``
     decides, ``exists`` looks the key up)."""
 
-    def __init__(self, app, principals: dict, may=None, exists=None):
+    def __init__(self, app, principals: dict, may=None, exists=None, guarded=frozenset()):
         self.app, self.principals, self.calls = app, principals, Counter()
-        self.may, self.exists = may, exists
+        self.may, self.exists, self.guarded = may, exists, guarded      # guarded: the roles, not the harness
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -107,7 +107,7 @@ class CountingApp:
         who = self.principals.get(key, key)
         with self.lock:
             self.calls[(who, op)] += 1
-        if op in ("GetObject", "HeadObject") and self.may and who in self.may.__self__.policies:
+        if op in ("GetObject", "HeadObject") and self.may and who in self.guarded:
             bucket, _, obj = unquote(path.lstrip("/")).partition("/")
             if not self.exists(bucket, obj) and not self.may(who, "s3:ListBucket", f"arn:aws:s3:::{bucket}"):
                 body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
@@ -121,11 +121,11 @@ class CountingApp:
 class S3Server:
     """moto's S3 API on a real HTTP port, behind ``CountingApp``."""
 
-    def __init__(self, principals: dict, may=None, exists=None):
+    def __init__(self, principals: dict, may=None, exists=None, guarded=frozenset()):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        self.app = CountingApp(DomainDispatcherApplication(create_backend_app), principals, may, exists)
+        self.app = CountingApp(DomainDispatcherApplication(create_backend_app), principals, may, exists, guarded)
         self.server = make_server("127.0.0.1", 0, self.app, True, request_handler=MotoRequestHandler)
         host, port = self.server.server_address[:2]
         self.url = f"http://{host}:{port}"
@@ -282,7 +282,8 @@ class LocalCloud:
         if self.policy_edit:
             self.policy_edit(self.policies)
         admin = self._principals(boto3)
-        self.s3_server = S3Server({k: who for who, (k, _) in self.keys.items()}, self.may, self._exists)
+        self.s3_server = S3Server({k: who for who, (k, _) in self.keys.items()}, self.may, self._exists,
+                                  frozenset(self.policies))
         self.s3_endpoint = self.s3_server.url
         self._set_env({"AWS_ENDPOINT_URL_S3": self.s3_endpoint})
         session = boto3.Session(aws_access_key_id=admin[0], aws_secret_access_key=admin[1], region_name=REGION)
