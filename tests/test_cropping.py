@@ -180,3 +180,34 @@ def test_fixed_layer_pushes_the_window_off_a_forehead():
     pushed = plan_crop(w, h, SCENARIOS["story"], [face], None, avoid=logo)
     assert _cover(free.window, logo, [face], [0]) > 0.05 and pushed.layer_cover <= 0.05
     assert pushed.window.contains(face) and pushed.faces_cut == ()
+
+
+layers = st.lists(st.tuples(st.floats(0, 0.7), st.floats(0, 0.7), st.floats(0.05, 0.3), st.floats(0.03, 0.2)),
+                  max_size=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(frame_and_faces(), aspects, layers)
+def test_fixed_layers_stay_off_kept_faces_when_a_window_allows_it(case, aspect, avoid):
+    """Q2: if some position holds the group, slices nobody and keeps every fixed layer within 5 % of
+    each kept face, the plan finds such a position; its recorded cover is the real one."""
+    from autoposter.cropping import _cover
+    w, h, raw, sal = case
+    sc = type("S", (), {"aspect": aspect})()
+    s = CropSettings()
+    plan = plan_crop(w, h, sc, raw, sal, s, avoid)
+    faces = [person_face(f, s.face_margin, w, h) for f in raw]
+    win = plan.window
+    kept = [i for i, f in enumerate(faces) if inside_share(f, win) >= s.whole]
+    assert abs(_cover(win, avoid, faces, kept) - plan.layer_cover) < 1e-6
+    if (win.w, win.h) == (w, h) or not raw or plan.layer_cover <= s.layer_cover:
+        return
+    horizontal = win.w < w
+    g = plan.group
+    fits = g.w <= win.w if horizontal else g.h <= win.h
+    for st_ in range(0, ((w - win.w) if horizontal else (h - win.h)) + 1):
+        other = Box(st_, 0, win.w, win.h) if horizontal else Box(0, st_, win.w, win.h)
+        if (fits and not other.contains(g, tol=0.5)) or _sliced(faces, other):
+            continue
+        others_kept = [i for i, f in enumerate(faces) if inside_share(f, other) >= s.whole]
+        assert _cover(other, avoid, faces, others_kept) > s.layer_cover, f"start {st_} was clean"

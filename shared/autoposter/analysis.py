@@ -217,7 +217,7 @@ def _score_window(image, fr: FrameResult, window: Box, plan, sc: Scenario, expr_
     k = crop.shape[1] / w
     subjects = [b.shift(-x, -y).scale(k) for b in ([plan.group] if plan.group else
                                                     ([fr.salient] if fr.salient else []))]
-    aest = scoring.aesthetics(crop, subjects)
+    aest = scoring.aesthetics(crop, subjects, weights=s.measure_weights)
     aesthetics = s.quality_weight * fr.quality + (1 - s.quality_weight) * aest["score"]
     tot = scoring.total(sharp, aesthetics, expr, s)
     penalty = 1.0

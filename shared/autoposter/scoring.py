@@ -1,16 +1,16 @@
-"""M10–M13: sharpness gate, expression gate, total score, choice, feedback.
+"""M10–M13: the sharpness gate, the landmark and pixel measures, the total, the choice, feedback.
 
-No expression or aesthetics network is shipped inside a package this project can
-install, so both are *measures*, documented here and in the README, computed
-from pixels and MTCNN's five landmarks — never constants:
+The learned scores live beside this module — the emotion classifier (``emotion.py``) and
+BRISQUE (``quality.py``); the analysis mixes them with the measures here, every weight a
+field of ``ScoreSettings``:
 
-* expression = mean of eye openness (contrast inside each eye patch relative to
-  the face), mouth calm (how little dark open-mouth cavity lies between the mouth
-  corners), frontality (nose centred between the eyes, eyes level) and the
-  detector's confidence. Mid-blink and mid-speech frames score lower.
-* aesthetics = mean of exposure (mid-tone mean, little clipping), contrast (RMS),
-  colourfulness (Hasler & Süsstrunk 2003), and composition (subject near a
-  rule-of-thirds line, faces neither tiny nor overfilling the frame).
+* expression measure: eyes open 0.35, mouth calm 0.25, frontality 0.25, detector confidence
+  0.15 (a closed lid is flat skin; an open mouth is a dark cavity). The analysis takes its
+  eyes-open part beside the model (``expression_model_weight`` : the rest).
+* aesthetics measure: exposure, contrast (RMS), colourfulness (Hasler & Süsstrunk 2003) and
+  composition (subject near a thirds or centre line, faces neither tiny nor overfilling),
+  weighted by ``measure_weights``; the analysis mixes it with BRISQUE (``quality_weight``).
+* sharpness: Laplacian variance, judged at the poster's own scale (``sharpness_at_output``).
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ class ScoreSettings:
     w_expression: float = 1.0
     expression_model_weight: float = 0.6   # M11: share of the emotion model in expression (rest: eyes open)
     quality_weight: float = 0.4       # M12: share of BRISQUE quality in aesthetics (rest: the composition measure)
+    measure_weights: tuple = (0.3, 0.25, 0.2, 0.25)   # the composition measure's parts: exposure, contrast,
+                                                       # colourfulness, composition (normalised to sum 1)
     total_min: float = 0.40           # M12 threshold
     top_k: int = 3
     dup_bits: int = 10                # dHash Hamming distance at or below = near-duplicate
@@ -130,7 +132,8 @@ def colourfulness(img: np.ndarray) -> float:
     return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
 
 
-def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: int = 384) -> dict:
+def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: int = 384,
+               weights: tuple = ScoreSettings.measure_weights) -> dict:
     """M12 aesthetics measure on the cropped image; ``subjects`` in crop pixels.
 
     Measured on a copy no larger than ``max_side`` (these are global statistics).
@@ -153,7 +156,8 @@ def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: in
         size = _clip01(1.0 - abs(math.log(max(share, 1e-4) / 0.12)) / 2.5)
         comp = 0.5 * placement + 0.5 * size
     parts = {"exposure": exposure, "contrast": contrast, "colourfulness": colour, "composition": comp}
-    parts["score"] = _clip01(0.3 * exposure + 0.25 * contrast + 0.2 * colour + 0.25 * comp)
+    total_w = sum(weights) or 1.0
+    parts["score"] = _clip01(sum(w * v for w, v in zip(weights, (exposure, contrast, colour, comp))) / total_w)
     return {k: round(v, 4) for k, v in parts.items()}
 
 
