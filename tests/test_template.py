@@ -122,7 +122,9 @@ def test_asl_is_generated_and_fans_out_over_batches_with_transient_retries_only(
 
 def test_extraction_has_a_dead_letter_queue_reserved_concurrency_and_caps(tpl):
     fn = resources(tpl, "AWS::Serverless::Function")["ExtractFramesFunction"]["Properties"]
-    assert fn["ReservedConcurrentExecutions"] >= 1
+    assert fn["ReservedConcurrentExecutions"] == {"Fn::If": ["ReserveExtraction", {"Ref": "ExtractReservedConcurrency"},
+                                                             {"Ref": "AWS::NoValue"}]}
+    assert tpl["Parameters"]["ExtractReservedConcurrency"]["Default"] >= 1     # reserved unless a quota forbids
     dest = fn["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert dest["Type"] == "SQS" and "ExtractFailuresQueue" in _flat(dest["Destination"])
     env = tpl["Globals"]["Function"]["Environment"]["Variables"]
