@@ -84,7 +84,7 @@ def test_handlers_chain_with_the_documented_events(aws, capsys):
     assert any("FramesAnalysed" in m for m in emf) and any("PostersPublished" in m for m in emf)
 
     f = handler("batch_failed")(event("batch_failed"), Ctx())
-    assert f == {"batch": 0, "ok": False, "error": "InjectedFault"}
+    assert f == {"batch": 0, "ok": False, "error": "InjectedFault", "frames": 2}
     doc = json.loads(aws.get_object(Bucket=WORK, Key=f"jobs/{job}/analysis/00000.json")["Body"].read())
     assert doc["message"] == "InjectedFault: injected failure for batch 0"
 

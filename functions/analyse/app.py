@@ -16,7 +16,7 @@ DETECTOR = FaceDetector(SETTINGS.faces)      # models load once per container, i
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context):
-    logger.append_keys(job_id=event["job_id"], batch=event["batch"]["batch"])
+    logger.append_keys(job_id=event.get("job_id"), batch=(event.get("batch") or {}).get("batch"))
     out = steps.analyse(event, CFG, SETTINGS, DETECTOR)
     metrics.add_metric(name="FramesAnalysed", unit=MetricUnit.Count, value=out["frames"])
     metrics.add_metric(name="FacesDetected", unit=MetricUnit.Count, value=out["faces"])

@@ -11,9 +11,9 @@ logger, metrics, tracer = Logger(), Metrics(), Tracer()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context):
-    logger.append_keys(job_id=event["job_id"], batch=event["batch"]["batch"])
+    logger.append_keys(job_id=event.get("job_id"), batch=(event.get("batch") or {}).get("batch"))
     out = steps.batch_failed(event)
     logger.warning("batch failed", extra={"result": out})
     metrics.add_dimension(name="error", value=str(out["error"])[:200])
-    metrics.add_metric(name="FramesFailed", unit=MetricUnit.Count, value=len(event["batch"]["frames"]))
+    metrics.add_metric(name="FramesFailed", unit=MetricUnit.Count, value=out["frames"])
     return out

@@ -15,7 +15,7 @@ CFG, SETTINGS = Config.from_env(), Settings.from_env()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context):
-    logger.append_keys(job_id=event["job_id"])
+    logger.append_keys(job_id=event.get("job_id"))
     out = steps.publish(event, CFG, SETTINGS)
     logger.info("published", extra={"result": out})
     metrics.add_metric(name="PostersRendered", unit=MetricUnit.Count, value=out["rendered"])

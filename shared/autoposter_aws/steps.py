@@ -33,6 +33,7 @@ from autoposter.templates import load as load_template
 from . import framepack, keys, storage
 from .config import Config
 from .errors import FramesFailed, InjectedFault, S3NotFound
+from .payloads import Batch, ExecutionInput, FrameRef, MapItem
 
 JPEG = [cv2.IMWRITE_JPEG_QUALITY, 92]
 
@@ -135,8 +136,7 @@ def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) 
         bkey = keys.frames_batch(job_id, b)
         storage.put_bytes(cfg.work_bucket, bkey, framepack.pack([(i, data) for i, _, _, _, data in part]),
                           "application/x-tar")
-        batches.append({"batch": b, "key": bkey,
-                        "frames": [{"index": i, "time": t, "after_cut": c, "shot": sh} for i, t, c, sh, _ in part]})
+        batches.append(Batch(b, bkey, tuple(FrameRef(i, t, c, sh) for i, t, c, sh, _ in part)))
     info.update(path=key, bucket=bucket, etag=etag, cuts=[round(t, 2) for t in sampler.cuts], **sampler.read_report())
     job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
     scenarios = job_scenarios(job, [load_template(t) for t in job.templates])
@@ -155,10 +155,8 @@ def _start(job_id: str, doc: dict, cfg: Config, sfn) -> dict:
     batches = doc["batches"]
     # the job and the Map's items travel in the input: with ≤ 1000 frames (frames.max_frames) the
     # batch list and the sampling rejections are ≤ ~130 KB of the 256 KB allowed
-    payload = {"job_id": job_id, "work_bucket": cfg.work_bucket, "scenarios": doc["scenarios"],
-               "templates": doc["job"]["templates"], "batches": batches, "batch_count": len(batches),
-               "frames": sum(len(b["frames"]) for b in batches),
-               "job": {k: doc[k] for k in ("job", "video", "rejected")}}
+    payload = ExecutionInput(job_id, cfg.work_bucket, tuple(doc["scenarios"]), tuple(doc["job"]["templates"]),
+                             tuple(batches), {k: doc[k] for k in ("job", "video", "rejected")}).to_dict()
     try:
         r = sfn.start_execution(stateMachineArn=cfg.state_machine_arn, name=job_id, input=json.dumps(payload))
         return {"status": "started", "job_id": job_id, "frames": payload["frames"], "batches": len(batches),
@@ -179,40 +177,41 @@ def _fault(cfg: Config, batch: int) -> None:
 
 def analyse(event: dict, cfg: Config, settings: Settings, detector) -> dict:
     """Each frame of the batch downloaded and decoded once; its whole analysis written once."""
-    batch, bucket, job_id = event["batch"], event["work_bucket"], event["job_id"]
-    _fault(cfg, int(batch["batch"]))
-    images = framepack.unpack(storage.get_bytes(bucket, batch["key"]))
-    templates = [load_template(t) for t in event["templates"]]
+    item = MapItem.from_dict(event)
+    batch = item.batch
+    _fault(cfg, batch.batch)
+    images = framepack.unpack(storage.get_bytes(item.work_bucket, batch.key))
+    templates = [load_template(t) for t in item.templates]
     frames = []
-    for f in batch["frames"]:
-        data = images.get(int(f["index"]))
+    for f in batch.frames:
+        data = images.get(f.index)
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
         if img is None:
-            raise VideoError(f"frame {f['index']} of {batch['key']} cannot be decoded", code="Frame::Unreadable")
-        fr = analyze_frame(img, detector, settings, float(f["time"]), int(f["index"]), bool(f.get("after_cut")),
-                           int(f.get("shot", 0)))
-        cands = score_crops(img, fr, list(event["scenarios"]), settings, templates)
+            raise VideoError(f"frame {f.index} of {batch.key} cannot be decoded", code="Frame::Unreadable")
+        fr = analyze_frame(img, detector, settings, f.time, f.index, f.after_cut, f.shot)
+        cands = score_crops(img, fr, list(item.scenarios), settings, templates)
         frames.append({"frame": fr.to_dict(), "candidates": [c.to_dict() for c in cands]})
-    doc = {"ok": True, "batch": batch["batch"], "frames": frames}
-    storage.put_json(bucket, keys.analysis(job_id, int(batch["batch"])), doc)
-    return {"batch": batch["batch"], "ok": True, "frames": len(frames),
+    doc = {"ok": True, "batch": batch.batch, "frames": frames}
+    storage.put_json(item.work_bucket, keys.analysis(item.job_id, batch.batch), doc)
+    return {"batch": batch.batch, "ok": True, "frames": len(frames),
             "faces": sum(len(f["frame"]["faces"]) for f in frames),
             "passed": sum(c["rejected"] is None for f in frames for c in f["candidates"])}
 
 
 def batch_failed(event: dict) -> dict:
     """The Map's Catch: record why this batch failed, so publish can count it against the tolerance."""
-    batch, err = event["batch"], event.get("error") or {}
+    item = MapItem.from_dict(event)
+    batch, err = item.batch, item.error
     message = err.get("Cause", "")
     try:
         cause = json.loads(message)
         message = f"{cause.get('errorType', '')}: {cause.get('errorMessage', '')}".strip(": ")
     except (TypeError, ValueError):
         pass
-    doc = {"ok": False, "batch": batch["batch"], "error": err.get("Error", "Unknown"), "message": message[:500],
-           "frames": batch["frames"]}
-    storage.put_json(event["work_bucket"], keys.analysis(event["job_id"], int(batch["batch"])), doc)
-    return {"batch": batch["batch"], "ok": False, "error": doc["error"]}
+    doc = {"ok": False, "batch": batch.batch, "error": err.get("Error", "Unknown"), "message": message[:500],
+           "frames": batch.to_dict()["frames"]}
+    storage.put_json(item.work_bucket, keys.analysis(item.job_id, batch.batch), doc)
+    return {"batch": batch.batch, "ok": False, "error": doc["error"], "frames": len(batch.frames)}
 
 
 # --- publish --------------------------------------------------------------------------------
@@ -222,19 +221,19 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
     from autoposter.gallery import gallery_html, reason_counts, rejection_summary
     from autoposter.pipeline import build_manifest, poster_name, poster_record, render_poster
 
-    bucket, job_id = event["work_bucket"], event["job_id"]
-    jobdoc = {**event["job"], "scenarios": event["scenarios"]}       # the execution's input carries the job
+    inp = ExecutionInput.from_dict(event)                           # the execution's input carries the job
+    bucket, job_id, batches = inp.work_bucket, inp.job_id, inp.batches
+    jobdoc = {**inp.job, "scenarios": list(inp.scenarios)}
     job = Job.from_dict(jobdoc["job"])
-    batches = event["batches"]
-    analyses = {b["batch"]: storage.get_json_or_none(bucket, keys.analysis(job_id, b["batch"])) for b in batches}
-    total = sum(len(b["frames"]) for b in batches)
+    analyses = {b.batch: storage.get_json_or_none(bucket, keys.analysis(job_id, b.batch)) for b in batches}
+    total = sum(len(b.frames) for b in batches)
     failed, cands, rejected = [], [], list(jobdoc["rejected"])
     for b in batches:
-        a = analyses[b["batch"]] or {"ok": False, "error": "NoResult", "message": "the batch produced no result"}
+        a = analyses[b.batch] or {"ok": False, "error": "NoResult", "message": "the batch produced no result"}
         if not a.get("ok"):
-            failed += [(f, a) for f in b["frames"]]
-            rejected += [{"frame_time": f["time"], "reason": f"failed: {a.get('error')}: {a.get('message', '')}"[:300]}
-                         for f in b["frames"]]
+            failed += [(f, a) for f in b.frames]
+            rejected += [{"frame_time": f.time, "reason": f"failed: {a.get('error')}: {a.get('message', '')}"[:300]}
+                         for f in b.frames]
             continue
         for fr in a["frames"]:
             said = set()
@@ -249,16 +248,16 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
     if total and len(failed) * 100.0 / total > cfg.tolerated_failure:    # the one place the tolerance is enforced
         f, a = failed[0]
         raise FramesFailed(f"{len(failed)} of {total} frames failed (tolerated {cfg.tolerated_failure:g} %); "
-                           f"frame {f['index']}: {a.get('error')}: {a.get('message', '')}"[:1000])
+                           f"frame {f.index}: {a.get('error')}: {a.get('message', '')}"[:1000])
     rejected.sort(key=lambda r: r["frame_time"])
     feedback = storage.get_json_or_none(bucket, keys.feedback(job_id))
     templates = [load_template(t) for t in job.templates]
     chosen = select(cands, templates, list(jobdoc["scenarios"]), settings, feedback)
-    batch_of = {f["index"]: b for b in batches for f in b["frames"]}
-    needed = sorted({batch_of[c.frame_index]["batch"] for picked in chosen.values() for c in picked})
+    batch_of = {f.index: b for b in batches for f in b.frames}
+    needed = {batch_of[c.frame_index].batch: batch_of[c.frame_index] for picked in chosen.values() for c in picked}
     images = {}
-    for b in needed:                                      # one GET per batch holding a chosen frame
-        for index, data in framepack.unpack(storage.get_bytes(bucket, batches[b]["key"])).items():
+    for b in sorted(needed):                              # one GET per batch holding a chosen frame
+        for index, data in framepack.unpack(storage.get_bytes(bucket, needed[b].key)).items():
             images[index] = data
     decoded: dict[int, np.ndarray] = {}
     by_name = {t.name: t for t in templates}
