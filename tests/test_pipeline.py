@@ -82,3 +82,19 @@ def test_rejections_are_recorded_once_per_scenario_even_when_only_a_later_templa
     assert "cover" in scen and "feed" in scen
     times = [(r["frame_time"], r["scenario"]) for r in m["rejected"] if r.get("scenario")]
     assert len(times) == len(set(times))                                          # once per frame and scenario
+
+
+def test_a_crop_penalised_below_the_threshold_is_rejected_not_published():
+    """M12: only posters above the threshold are published — also when the total falls below it
+    through a penalty for a face the crop could not avoid slicing."""
+    import cv2
+
+    from autoposter.analysis import FrameResult, score_crops
+    img = cv2.resize(photo("coffee"), (1920, 1080))
+    a, b = Face(Box(700, 300, 200, 300), 0.99), Face(Box(910, 350, 440, 100), 0.99)   # B: wider than the window
+    fr = FrameResult(1.0, 10, 1920, 1080, [a, b], None)
+    s = Settings.from_env({"AUTOPOSTER_SCORE_CUT_PENALTY": "0", "AUTOPOSTER_CROP_DILATION": "1",
+                           "AUTOPOSTER_SCORE_EXPRESSION_MIN": "0"})
+    story = [c for c in score_crops(img, fr, ["story"], s)]
+    assert story and all(c.faces_cut for c in story)
+    assert all(c.rejected and c.rejected.startswith("low_score") for c in story)

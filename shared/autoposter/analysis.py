@@ -189,6 +189,8 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         if penalty < 1.0:
             scores["penalty"] = round(scores.get("penalty", 1.0) * penalty, 4)
             scores["total"] = round(scores["total"] * penalty, 4)
+            if rejected is None and scores["total"] < s.total_min:      # M12's gate sees every penalty
+                rejected = f"low_score: total {scores['total']:.2f} < {s.total_min}"
         out.append(Candidate(fr.time, fr.index, name, window, plan.group, boxes, fr.salient, scores, digest,
                              rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
                              upscale))
