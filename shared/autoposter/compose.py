@@ -287,17 +287,6 @@ def _paste_region(canvas: Image.Image, source: np.ndarray, src_box: Box | None, 
     return True
 
 
-def _layer_aspect(layer: Layer, tpl: Template, region: Box) -> float:
-    if layer.aspect:
-        return float(layer.aspect)
-    if layer.source == "asset":
-        with Image.open(tpl.asset_path(layer.value)) as im:
-            return im.width / im.height
-    if layer.source == "region":
-        return 1.0
-    return region.w / region.h
-
-
 def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
             faces: list[Box], salient: Box | None, group: Box | None = None) -> tuple[np.ndarray, list[Placement]]:
     """Draw ``tpl``'s layers over ``image_bgr`` (already at poster size).
@@ -319,7 +308,7 @@ def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
             text = layer.value
         region = region_px(layer.region_for(scenario), W, H)
         if layer.kind == "fixed":
-            pl = Placement(layer.name, "fixed", fixed_box(region, _layer_aspect(layer, tpl, region), layer.align),
+            pl = Placement(layer.name, "fixed", fixed_box(region, tpl.layer_aspect(layer, region), layer.align),
                            region)
         else:
             sw, sh = layer.size_for(scenario)

@@ -147,6 +147,18 @@ class Template:
     def asset_path(self, rel: str) -> Path:
         return (self.folder / rel).resolve()        # checked inside the folder at load time
 
+    def layer_aspect(self, layer: "Layer", region) -> float:
+        """A fixed layer's width/height: its ``aspect``, its asset's (read from the header, so no
+        image library is needed), square for a frame region, else its placement region's."""
+        if layer.aspect:
+            return float(layer.aspect)
+        if layer.source == "asset":
+            w, h = image_size(self.asset_path(layer.value), layer.name)
+            return w / h
+        if layer.source == "region":
+            return 1.0
+        return region.w / region.h
+
     def fixed_fractions(self, scenario: str) -> list[tuple]:
         """Where this template's fixed layers sit on a ``scenario`` poster, as fractions (x, y, w, h):
         what the crop keeps off the faces (Q2). Sizes come from the layer's aspect or the asset's
@@ -160,16 +172,7 @@ class Template:
             if ly.kind != "fixed":
                 continue
             region = region_px(ly.region_for(scenario), sc.width, sc.height)
-            if ly.aspect:
-                aspect = float(ly.aspect)
-            elif ly.source == "asset":
-                w, h = image_size(self.asset_path(ly.value), ly.name)
-                aspect = w / h
-            elif ly.source == "region":
-                aspect = 1.0
-            else:
-                aspect = region.w / region.h
-            b = fixed_box(region, aspect, ly.align)
+            b = fixed_box(region, self.layer_aspect(ly, region), ly.align)
             out.append((b.x / sc.width, b.y / sc.height, b.w / sc.width, b.h / sc.height))
         return out
 
