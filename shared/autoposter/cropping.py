@@ -173,10 +173,8 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     faces = [person_face(f, s.face_margin, width, height) for f in faces]
     horizontal = base.w < width
     span = (width if horizontal else height) - (base.w if horizontal else base.h)
-    if not faces or span <= 0:
-        kept = [i for i, f in enumerate(faces) if inside_share(f, base) >= s.whole]
-        cut = tuple(i for i, f in enumerate(faces) if s.outside < inside_share(f, base) < s.whole)
-        return CropPlan(base, group, center, cut, _cover(base, avoid, faces, kept))
+    if not faces:
+        return CropPlan(base, group, center)
     size = base.w if horizontal else base.h
     start0 = int(base.x if horizontal else base.y)
     starts = np.arange(span + 1, dtype=np.float64)          # every position along the free axis
