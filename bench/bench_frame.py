@@ -18,7 +18,8 @@ from bench.common import ROOT, input_frames, median, ms, peak_rss_mb, resize_to_
 
 def measure(frames, detector, settings, tpl):
     from autoposter.cropping import SCENARIOS
-    from autoposter.pipeline import FrameResult, render_poster, score_crops
+    from autoposter.analysis import FrameResult, score_crops
+    from autoposter.render import render_poster
     from autoposter.saliency import saliency_map
 
     rows = {"detect": [], "saliency": [], "crop": [], "compose": []}

@@ -19,7 +19,7 @@ IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 def input_frames(inputs: list[str], per_video: int) -> list[np.ndarray]:
     import cv2
-    from autoposter.frames import FrameSampler
+    from autoposter.pipeline import candidate_frames
 
     frames = []
     for inp in inputs:
@@ -28,8 +28,8 @@ def input_frames(inputs: list[str], per_video: int) -> list[np.ndarray]:
         for f in files:
             if f.suffix.lower() in VIDEO_EXT:
                 got = []
-                for fr in FrameSampler(f):
-                    got.append(fr.image)
+                for _, image in candidate_frames(f)[0]:
+                    got.append(image)
                     if len(got) >= per_video:
                         break
                 frames += got

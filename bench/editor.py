@@ -227,7 +227,7 @@ def saliency_models(items, detector, settings) -> dict:
     import dataclasses
 
     from autoposter.layout import free_box, region_px
-    from autoposter.pipeline import to_poster_space
+    from autoposter.render import to_poster_space
     title = next(ly for ly in load_template("streaming").layers if ly.name == "title")
     out = {}
     for model in ("classical", "u2netp"):

@@ -65,14 +65,19 @@ def composites(n: int = 36, seed: int = 7) -> list[Labelled]:
 
 
 def sample_video_frames() -> list[Labelled]:
-    from autoposter.frames import FrameSampler
+    from autoposter.pipeline import candidate_frames
 
     spec = importlib.util.spec_from_file_location("make_sample_video", ROOT / "examples" / "make_sample_video.py")
     msv = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(msv)
     track = msv.face_track(labels())
-    return [Labelled(f"sample-{f.index:03d}", f.image, [Box(*b) for b in track.get(f.index, [])])
-            for f in FrameSampler(ROOT / "examples" / "sample.mp4")]
+    frames, smp = candidate_frames(ROOT / "examples" / "sample.mp4")
+    fps = smp.video["fps"]
+    out = []
+    for ref, image in frames:
+        index = round(ref.time * fps)              # the track is by frame number
+        out.append(Labelled(f"sample-{index:03d}", image, [Box(*b) for b in track.get(index, [])]))
+    return out
 
 
 def labelled_set() -> list[Labelled]:

@@ -31,7 +31,8 @@ from autoposter.cropping import SCENARIOS, group_faces, plan_crop  # noqa: E402
 from autoposter.faces import FaceDetector  # noqa: E402
 from autoposter.geometry import Box  # noqa: E402
 from autoposter.layout import free_box, region_px  # noqa: E402
-from autoposter.pipeline import FrameResult, render_poster, score_crops, to_poster_space  # noqa: E402
+from autoposter.analysis import FrameResult, score_crops  # noqa: E402
+from autoposter.render import render_poster, to_poster_space  # noqa: E402
 from autoposter.saliency import saliency_map  # noqa: E402
 from autoposter.settings import Settings  # noqa: E402
 from autoposter.templates import load as load_template  # noqa: E402
@@ -120,7 +121,8 @@ sys.path.insert(0, {shared!r}); sys.path.insert(0, {root!r})
 from bench.common import at_res, peak_rss_mb
 from autoposter.settings import Settings
 from autoposter.faces import FaceDetector
-from autoposter.pipeline import analyze_frame, score_crops, render_poster
+from autoposter.analysis import analyze_frame, score_crops
+from autoposter.render import render_poster
 from autoposter.cropping import SCENARIOS
 from autoposter.templates import load
 img = at_res(cv2.imread({photo!r}), {h})
@@ -150,17 +152,23 @@ def memory() -> dict:
 
 
 def extraction() -> dict:
-    from autoposter.frames import FrameSampler
+    """The sample's plan and segments sampled in this process (decode, probes, candidates as JPEG)."""
+    from autoposter.frames import sample_segment
+    from autoposter.pipeline import plan_job
+    from autoposter.video import VideoSource
+    settings = Settings.from_env()
+    source = VideoSource.local(ROOT / "examples" / "sample.mp4")
+    plan = plan_job(source, settings)
     runs = []
     for _ in range(3):
-        s = FrameSampler(ROOT / "examples" / "sample.mp4")
         t0 = time.perf_counter()
-        n = sum(1 for _ in s)
+        res = [sample_segment(source, plan, seg, settings.frames) for seg in plan.segments]
         runs.append(time.perf_counter() - t0)
     el = statistics.median(runs)
-    return {"video_seconds": round(s.info.duration, 2), "size": f"{s.info.width}x{s.info.height}",
-            "frames_decoded": s.decoded, "candidates": n, "elapsed_s": round(el, 3),
-            "x_real_time": round(s.info.duration / el, 1)}
+    h = plan.header
+    return {"video_seconds": round(h.duration, 2), "size": f"{h.width}x{h.height}",
+            "frames_decoded": sum(r.decoded for r in res), "candidates": sum(len(r.frames) for r in res),
+            "elapsed_s": round(el, 3), "x_real_time": round(h.duration / el, 1)}
 
 
 # ------------------------------------------------------------------------------------ cost

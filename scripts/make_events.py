@@ -1,81 +1,73 @@
 """Write events/*.json: one event per function for `sam local invoke` (and tests/test_handlers.py).
 
-They describe one upload, ``uploads/My Vidéo 01.mp4`` (URL-encoded in the S3 event,
-as S3 sends it), to a stack deployed with BucketPrefix=autoposter in account
-123456789012, us-east-1. With the default batch size, the sample's 21 candidate frames
-make batch 0; the analyse event names two of them (frames 0 and 16), so it runs in a
-couple of seconds. The publish event is the execution's input, as extract_frames starts it
-(made by running the extraction on the sample in moto). The later events follow the keys
-extract_frames writes.
+They describe one upload, ``uploads/My Vidéo 01.mp4`` (URL-encoded in the S3 event, as S3 sends
+it), to a stack deployed with the default BucketPrefix in account 123456789012, us-east-1. They come
+from a real run of the sample through the local cloud (each function's input as the state machine
+handed it), except ``extract_segment`` and ``sample``, which the sample's single segment skips (the
+planner samples short videos itself): those are the same job's, with the video cut into two
+segments. Replace the account in bucket names with yours.
 
     python scripts/make_events.py
 """
 import json
 import sys
 from pathlib import Path
-from urllib.parse import quote_plus
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared"))
-from autoposter_aws import keys  # noqa: E402
-from autoposter_aws.steps import job_id_for  # noqa: E402
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
-INPUT, WORK = f"autoposter-input-{ACCOUNT}-{REGION}", f"autoposter-work-{ACCOUNT}-{REGION}"
-KEY, ETAG = "uploads/My Vidéo 01.mp4", "5f3c8a3d2b7e4c1f9a0b6d8e7c6a5b4d"
+KEY = "uploads/My Vidéo 01.mp4"
 
 
-def publish_event() -> dict:
-    """The execution's input — what the state machine hands publish — from a real extraction of the
-    sample in moto (Step Functions records the input; nothing executes)."""
-    import os
+def capture() -> dict:
+    """Each function's first input in a local-cloud run of the sample (the state machine's payloads)."""
+    from autoposter_local.cloud import LocalCloud
 
-    import boto3
-    from moto import mock_aws
-    os.environ.update(AWS_ACCESS_KEY_ID="t", AWS_SECRET_ACCESS_KEY="t", AWS_DEFAULT_REGION=REGION)
-    with mock_aws():
+    seen: dict = {}
+    with LocalCloud({"TEMPLATES": "streaming"}) as cloud:
+        original = cloud.server.invoke
+
+        def record(name, body, caller):
+            seen.setdefault(name, json.loads(body))
+            return original(name, body, caller)
+
+        cloud.server.invoke = record
+        upload = cloud.upload(ROOT / "examples" / "sample.mp4", KEY, {"title": "My%20Vid%C3%A9o"})
+        started = cloud.deliver(upload)["results"][0]
+        assert started["status"] == "started", started
+        cloud.wait(started["execution_arn"])
+        doc = cloud.get_json("work", f"jobs/{started['job_id']}/job.json")
+        # the long path: the same job planned as two segments, as the Extract map and Sample see it
+        from autoposter.frames import plan
         from autoposter.settings import Settings
-        from autoposter_aws import steps, storage
-        from autoposter_aws.config import Config
-        storage.client.cache_clear()
-        s3 = boto3.client("s3")
-        for b in (INPUT, WORK):
-            s3.create_bucket(Bucket=b)
-        s3.put_object(Bucket=INPUT, Key=KEY, Body=(ROOT / "examples" / "sample.mp4").read_bytes())
-        sfn = boto3.client("stepfunctions")
-        arn = sfn.create_state_machine(name="autoposter-posters", roleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
-                                       definition=(ROOT / "statemachine" / "posters.asl.json").read_text())["stateMachineArn"]
-        cfg = Config.from_env({"INPUT_BUCKET": INPUT, "WORK_BUCKET": WORK, "STATE_MACHINE_ARN": arn})
-        started = steps.extract(INPUT, KEY, ETAG, cfg, Settings.from_env({}), sfn)
-        storage.client.cache_clear()
-        return json.loads(sfn.describe_execution(executionArn=started["execution_arn"])["input"])
+        from autoposter.video import VideoHeader
+        smp = cloud.get_json("work", doc["store"] + "sampling.json")
+        header = VideoHeader.from_dict(smp["plan"]["header"])
+        p = plan(header, Settings.from_env({}).frames, segment_seconds=header.duration / 2 + 0.01).to_dict()
+        long_input = {**doc, "plan": p}
+        seen["extract_segment"] = {k: doc[k] for k in ("job_id", "work_bucket", "store", "templates", "scenarios",
+                                                       "source")} | {"header": p["header"], "rate": p["rate"],
+                                                                     "probe_rate": p["probe_rate"],
+                                                                     "segment": p["segments"][1]}
+        seen["sample"] = long_input
+        analyse = seen["analyse"]
+        seen["batch_failed"] = {**analyse, "error": {"Error": "Frame::Unreadable", "Cause": json.dumps(
+            {"errorType": "VideoError", "errorMessage": "Frame::Unreadable: frame 3.000s of segment 0 cannot be "
+                                                        "decoded", "stackTrace": []})}}
+        seen["job_failed"] = {"input": {**doc, "error": {"Error": "FramesFailed", "Cause": json.dumps(
+            {"errorType": "FramesFailed", "errorMessage": "Frames::TooManyFailed: 21 of 21 frames failed "
+                                                          "(tolerated 20 %)", "stackTrace": []})}}}
+        seen["extract_frames"] = upload
+    return seen
 
 
 def main() -> None:
-    job = job_id_for(INPUT, KEY, ETAG)
-    batch = {"batch": 0, "key": keys.frames_batch(job, 0),
-             "frames": [{"index": 0, "time": 0.0, "after_cut": False}, {"index": 16, "time": 1.067, "after_cut": False}]}
-    item = {"job_id": job, "work_bucket": WORK, "scenarios": ["story", "feed", "portrait", "landscape", "cover"],
-            "templates": ["streaming"],
-            "batch": batch}
-    events = {
-        "extract_frames": {"Records": [{
-            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
-            "eventTime": "2026-11-24T10:00:00.000Z", "eventName": "ObjectCreated:Put",
-            "s3": {"s3SchemaVersion": "1.0", "configurationId": "upload",
-                   "bucket": {"name": INPUT, "arn": f"arn:aws:s3:::{INPUT}", "ownerIdentity": {"principalId": "A"}},
-                   "object": {"key": quote_plus(KEY, safe="/"), "size": 4029594, "eTag": ETAG,
-                              "sequencer": "0062E99A88DC407460"}}}]},
-        "analyse": item,
-        "batch_failed": {**item, "error": {"Error": "InjectedFault", "Cause": json.dumps(
-            {"errorType": "InjectedFault", "errorMessage": "injected failure for batch 0", "stackTrace": []})}},
-        "publish": publish_event(),
-    }
+    events = capture()
     out = ROOT / "events"
     out.mkdir(exist_ok=True)
-    for name, ev in events.items():
+    for name, ev in sorted(events.items()):
         (out / f"{name}.json").write_text(json.dumps(ev, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote {len(events)} events for job {job}")
+    print(f"wrote {len(events)} events: {', '.join(sorted(events))}")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,30 @@
-"""Write posters.asl.json from one definition of each idea (run after changing this file).
+"""Write posters.asl.json from one definition of each idea (run after changing this file or a timeout).
 
     python statemachine/build.py          # rewrites statemachine/posters.asl.json
     python statemachine/build.py --check  # exit 1 when the committed file is stale (the tests run this)
 
-One retry policy (transient errors only), one per-batch processor run by a Distributed Map
-(items from the input; children EXPRESS on AWS, a template parameter), then publish. The tolerated share of failed frames is enforced in one place: publish.
+The flow (S2–S5, S11–S14):
 
-Why a Distributed Map for every video, short ones too: Step Functions bills a Standard
-workflow per state entered; an inline Map's items are free but the states inside them are
-not, and choosing between two Map states costs a Choice. A Distributed Map bills one
-transition per child it starts and EXPRESS children cost requests and duration (about
-$1 per million), so every video pays 2 + batches transitions — the least of the designs.
+    Route    a console rerender goes straight to Publish; a short video (sampled by the planner) to
+             Analyse; a long one to Extract
+    Extract  Distributed Map over the plan's segments (children EXPRESS on AWS): one worker each,
+             reading the upload through a presigned URL
+    Sample   shots, bars and the frame budget across the whole film → the Analyse map's items
+    Analyse  Distributed Map over batches of frames (children EXPRESS): analyse, or record the failure
+    Publish  choose, render the chosen posters, publish under the upload's CDN path
+    any failure → JobFailed (typed, at the upload's CDN path, as an event) → Fail
+
+One retry policy (transient errors only: never AccessDenied or a bad input). Every task's
+timeout is its function's ``Timeout`` in template.yaml plus ``GRACE`` (read from there, one
+place), each Map runs at most the input's ``concurrency`` children at once (the MapConcurrency
+parameter), and a child's worst case — every attempt timing out, every backoff — stays inside the
+5-minute Express limit (``child_budget``, asserted by the tests). Both Maps tolerate the share of
+failed items that publish tolerates of failed frames: one number in the execution's input.
+
+Why Distributed Maps for every long video and short videos go straight to Analyse: Step Functions
+bills a Standard workflow per state entered; a Distributed Map bills one transition per child, and
+a short video saves the Extract map, its child and Sample (three transitions) by being sampled in
+the planner with the very same core functions.
 """
 from __future__ import annotations
 
@@ -18,57 +32,125 @@ import json
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).with_name("posters.asl.json")
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "posters.asl.json"
+TEMPLATE = HERE.parent / "template.yaml"
+EXPRESS_LIMIT = 300               # s: an Express child's longest run
+MARGIN = 30                       # s kept free under it
+GRACE = 5                         # s a task waits beyond its function's own timeout
 
-# What a retry can fix: throttling, 5xx, timeouts, dropped connections (S3Transient is the storage
-# adapter's name for those), and Lambda's own service errors. Never AccessDenied or a bad input.
-TRANSIENT = ["S3Transient", "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-             "Lambda.TooManyRequestsException", "States.Timeout"]
-RETRY = [{"ErrorEquals": TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}]
+# What a retry can fix: throttling, 5xx, timeouts, dropped connections (S3Transient / ServiceTransient
+# are the adapter's names for those) and Lambda's own service errors. Never AccessDenied (which
+# Lambda reports as Lambda.AWSLambdaException, so that name is not here) or a bad input.
+TRANSIENT = ["S3Transient", "ServiceTransient", "Lambda.ServiceException", "Lambda.SdkClientException",
+             "Lambda.TooManyRequestsException", "States.Timeout", "Sandbox.Timedout"]
+INTERVAL, BACKOFF = 2, 2.0
+
+# Lambda functions by their template.yaml resource, and how often a transient failure is retried.
+FUNCTIONS = {"ExtractSegmentFunction": 1, "SampleFunction": 2, "AnalyseFunction": 2, "BatchFailedFunction": 2,
+             "PublishFunction": 2, "JobFailedFunction": 2}
 
 
-def task(function_sub: str, comment: str, timeout: int, payload="$", **rest) -> dict:
-    params = {"FunctionName": "${%s}" % function_sub}
-    if payload == "$":
+def function_timeouts() -> dict[str, int]:
+    """Each function's ``Timeout`` from template.yaml (Globals apply when it sets none)."""
+    from cfnlint.decode import decode
+
+    tpl, _ = decode(str(TEMPLATE))
+    default = int(tpl["Globals"]["Function"].get("Timeout", 3))
+    return {name: int(tpl["Resources"][name]["Properties"].get("Timeout", default)) for name in FUNCTIONS}
+
+
+def retry(attempts: int) -> list:
+    return [{"ErrorEquals": TRANSIENT, "IntervalSeconds": INTERVAL, "MaxAttempts": attempts, "BackoffRate": BACKOFF}]
+
+
+def task(fn: str, comment: str, timeouts: dict, payload=None, **rest) -> dict:
+    params = {"FunctionName": "${%sArn}" % fn.removesuffix("Function")}
+    if payload is None:
         params["Payload.$"] = "$"
     else:
         params["Payload"] = payload
     return {"Type": "Task", "Comment": comment, "Resource": "arn:aws:states:::lambda:invoke", "Parameters": params,
-            "OutputPath": "$.Payload", "TimeoutSeconds": timeout, "Retry": RETRY, **rest}
+            "OutputPath": "$.Payload", "TimeoutSeconds": timeouts[fn] + GRACE, "Retry": retry(FUNCTIONS[fn]), **rest}
 
 
-def batch_processor(mode: dict) -> dict:
-    """The work on one Map item (a batch of frames): analyse; on a lasting failure, record it."""
-    return {"ProcessorConfig": mode, "StartAt": "Analyse", "States": {
-        "Analyse": task("AnalyseFunctionArn", "M2-M7, M10-M12: each frame of the batch decoded once and analysed",
-                        300, Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "BatchFailed"}],
-                        End=True),
-        "BatchFailed": task("BatchFailedFunctionArn", "Record why the batch failed; publish enforces the "
-                            "tolerated share", 60, End=True)}}
+REF = {"job_id.$": "$.job_id", "work_bucket.$": "$.work_bucket", "store.$": "$.store",
+       "templates.$": "$.templates", "scenarios.$": "$.scenarios"}
+FAIL = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "JobFailed"}]
 
 
-ITEM = {"job_id.$": "$.job_id", "work_bucket.$": "$.work_bucket", "scenarios.$": "$.scenarios",
-        "templates.$": "$.templates", "batch.$": "$$.Map.Item.Value"}
-
-
-def definition() -> dict:
+def definition(timeouts: dict | None = None) -> dict:
+    t = timeouts or function_timeouts()
+    child = {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"}
     return {
-        "Comment": "autoposter: one execution per uploaded video. A Distributed Map fans out over batches of "
-                   "frames (children EXPRESS on AWS), then publish chooses, renders "
-                   "the chosen posters and publishes them. Payloads carry S3 keys, never images. Generated by "
-                   "statemachine/build.py.",
-        "StartAt": "Analyse",
+        "Comment": "autoposter: one execution per upload attempt (or a console rerender). Generated by "
+                   "statemachine/build.py; payloads carry S3 keys, never images.",
+        "StartAt": "Route",
         "States": {
+            "Route": {"Type": "Choice", "Comment": "rerender → Publish; sampled by the planner → Analyse; else Extract",
+                      "Choices": [{"Variable": "$.rerender", "IsPresent": True, "Next": "Publish"},
+                                  {"Variable": "$.sampling", "IsPresent": True, "Next": "Analyse"}],
+                      "Default": "Extract"},
+            "Extract": {
+                "Type": "Map", "Comment": "S11: one worker per segment of the timeline (presigned URL + seek).",
+                "ItemsPath": "$.plan.segments",
+                "ItemSelector": {**REF, "source.$": "$.source", "header.$": "$.plan.header",
+                                 "rate.$": "$.plan.rate", "probe_rate.$": "$.plan.probe_rate",
+                                 "segment.$": "$$.Map.Item.Value"},
+                "MaxConcurrencyPath": "$.concurrency", "Label": "Segments", "ToleratedFailurePercentagePath": "$.tolerated_failure",
+                "ItemProcessor": {"ProcessorConfig": child, "StartAt": "ExtractSegment", "States": {
+                    "ExtractSegment": task("ExtractSegmentFunction", "M1: sample one segment; frames to one pack", t,
+                                           Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                                   "Next": "SegmentFailed"}], End=True),
+                    "SegmentFailed": task("BatchFailedFunction", "record why the segment failed; Sample enforces "
+                                          "the tolerated share", t, End=True)}},
+                "ResultPath": None, "Next": "Sample", "Catch": FAIL},
+            "Sample": {**task("SampleFunction", "M1 across the film: shots, bars, the frame budget → batches", t,
+                              ResultSelector={"frames.$": "$.Payload.frames", "batches.$": "$.Payload.batches"},
+                              ResultPath="$.sampling", Next="Analyse", Catch=FAIL),
+                       "OutputPath": "$"},           # the input, with the Analyse map's items at $.sampling
             "Analyse": {
-                "Type": "Map", "Comment": "One child execution per batch of frames; the batch list travels in "
-                                         "the input (at most 1000 frames: ~80 KB).",
-                "ItemsPath": "$.batches", "ItemSelector": ITEM, "MaxConcurrency": 50, "Label": "Batches",
-                "ItemProcessor": batch_processor({"Mode": "DISTRIBUTED",
-                                                  "ExecutionType": "${ChildExecutionType}"}),
-                "ResultPath": None, "Next": "Publish"},
-            "Publish": task("PublishFunctionArn", "S5, M12-M14: choose, render the chosen posters, publish "
-                            "(manifest last)", 600, End=True),
+                "Type": "Map", "Comment": "M2-M12: one child per batch of frames (the batch list is in the input).",
+                "ItemsPath": "$.sampling.batches", "ItemSelector": {**REF, "batch.$": "$$.Map.Item.Value"},
+                "MaxConcurrencyPath": "$.concurrency", "Label": "Batches", "ToleratedFailurePercentagePath": "$.tolerated_failure",
+                "ItemProcessor": {"ProcessorConfig": child, "StartAt": "AnalyseBatch", "States": {
+                    "AnalyseBatch": task("AnalyseFunction", "each frame of the batch decoded once and analysed", t,
+                                         Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                                 "Next": "BatchFailed"}], End=True),
+                    "BatchFailed": task("BatchFailedFunction", "record why the batch failed; publish enforces "
+                                        "the tolerated share", t, End=True)}},
+                "ResultPath": None, "Next": "Publish", "Catch": FAIL},
+            "Publish": task("PublishFunction", "S5, M12-M14: choose, render the chosen posters, publish "
+                            "(manifest last, then latest)", t,
+                            payload={"input.$": "$", "execution.$": "$$.Execution.Name"}, End=True, Catch=FAIL),
+            "JobFailed": {**task("JobFailedFunction", "S12: the typed failure at the upload's CDN path and as an "
+                                 "event", t, payload={"input.$": "$"}, ResultPath=None, Next="Failed"),
+                          "OutputPath": "$"},         # the failed state's input (with $.error) goes on to Failed
+            "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
         }}
+
+
+def child_budget(defn: dict) -> dict[str, float]:
+    """Worst-case seconds of each Map's child: the longest path through its states (an Analyse child
+    that fails every attempt then runs BatchFailed)."""
+    out = {}
+    for name, st in defn["States"].items():
+        if st.get("Type") != "Map":
+            continue
+        states = st["ItemProcessor"]["States"]
+
+        def cost(s: dict) -> float:
+            r = s.get("Retry", [{}])[0]
+            return (s["TimeoutSeconds"] * (r.get("MaxAttempts", 0) + 1)
+                    + sum(r.get("IntervalSeconds", 0) * r.get("BackoffRate", 1) ** i for i in range(r.get("MaxAttempts", 0))))
+
+        def longest(state: str) -> float:
+            s = states[state]
+            nxt = [c["Next"] for c in s.get("Catch", [])] + ([s["Next"]] if "Next" in s else [])
+            return cost(s) + max((longest(n) for n in nxt), default=0.0)
+
+        out[name] = longest(st["ItemProcessor"]["StartAt"])
+    return out
 
 
 def text() -> str:
@@ -77,6 +159,11 @@ def text() -> str:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    defn = definition()
+    over = {k: v for k, v in child_budget(defn).items() if v > EXPRESS_LIMIT - MARGIN}
+    if over:
+        print(f"children over the Express limit's budget ({EXPRESS_LIMIT - MARGIN} s): {over}", file=sys.stderr)
+        return 1
     if "--check" in argv:
         if OUT.read_text() != text():
             print(f"{OUT} is stale: run python statemachine/build.py", file=sys.stderr)

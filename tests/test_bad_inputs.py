@@ -17,6 +17,7 @@ from conftest import ROOT, photo, write_video
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "shared")}
 LIMIT_S = 10
+HELD: list = []                   # lock file descriptors this test process holds (out-busy)
 
 
 def png_header_only(path: Path, w: int, h: int) -> Path:
@@ -49,9 +50,11 @@ def deep(n: int) -> str:
 
 
 def snapshot(out: Path):
+    """Every entry's path, and every file's size, mtime and bytes: --out byte-identical."""
     if not out.exists():
         return None
-    return sorted((str(p.relative_to(out)), p.stat().st_size, p.stat().st_mtime_ns) for p in out.rglob("*"))
+    return sorted((str(p.relative_to(out)),) + ((p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+                                               if p.is_file() else ()) for p in out.rglob("*"))
 
 
 @pytest.fixture(scope="module")
@@ -221,8 +224,12 @@ def _prepare(row, tmp: Path, clip: Path):
         (tmp / "plain").write_text("a file")
         out = tmp / "plain" / "sub"
         args = []
-    elif args == "OUT_BUSY":
-        (out / ".autoposter.lock").write_text(str(os.getpid()))       # a live owner: this test process
+    elif args == "OUT_BUSY":                                          # a live run holds the folder's lock
+        import fcntl
+        (out / ".autoposter").mkdir()
+        fd = os.open(out / ".autoposter" / "lock", os.O_CREAT | os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        HELD.append(fd)
         args = []
     if env == "MODEL_CORRUPT":
         bad = tmp / "models"

@@ -26,6 +26,7 @@ def served(tmp_path_factory, sample_video):
                         "--link", "https://example.com/watch?v=42&t=1"],
                        capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
+    out = out / "latest"                                  # the set the folder's link points at
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(out)))
     httpd.RequestHandlerClass.log_message = lambda *a: None
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -4,7 +4,8 @@ import numpy as np
 from autoposter.cropping import SCENARIOS
 from autoposter.faces import Face
 from autoposter.geometry import Box
-from autoposter.pipeline import Candidate, FrameResult, Job, job_scenarios, render_poster, score_crops, select
+from autoposter.analysis import Candidate, FrameResult, Job, job_scenarios, score_crops, select
+from autoposter.render import render_poster
 from autoposter.settings import Settings
 from autoposter.templates import load
 from conftest import photo
@@ -13,7 +14,7 @@ from conftest import photo
 def test_candidates_round_trip_through_json(detector):
     img = photo("astronaut")
     s = Settings.from_env()
-    from autoposter.pipeline import analyze_frame
+    from autoposter.analysis import analyze_frame
     fr = analyze_frame(img, detector, s, 1.5, 7)
     assert FrameResult.from_dict(fr.to_dict()).to_dict() == fr.to_dict()
     cands = score_crops(img, fr, list(SCENARIOS), s)
@@ -76,7 +77,7 @@ def test_rejections_are_recorded_once_per_scenario_even_when_only_a_later_templa
     frames = [np.roll(soft, i * 12, axis=1) for i in range(20)]
     video = write_video(tmp_path / "soft.mp4", frames, fps=10)                 # every crop below the gate
     m = run_video(str(video), str(tmp_path / "out"), Job(title="t", templates=(str(mini), str(folder))),
-                  Settings.from_env({"AUTOPOSTER_SCORE_SHARPNESS_MIN": "0.99"}), detector=detector)
+                  Settings.from_env({"AUTOPOSTER_SCORE_SHARPNESS_MIN": "0.99"}))
     assert not m["posters"]
     scen = [r.get("scenario") for r in m["rejected"] if r.get("scenario")]
     assert "cover" in scen and "feed" in scen

@@ -99,40 +99,107 @@ def test_state_machine_substitutions_and_outputs(tpl):
     assert {"InputBucketName", "CdnBucketName", "DistributionDomain", "StateMachineArn"} <= set(tpl["Outputs"])
 
 
-def test_asl_is_generated_and_fans_out_over_batches_with_transient_retries_only():
+def _build():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("build", ROOT / "statemachine" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    return build
+
+
+def test_asl_is_generated_and_fans_out_with_transient_retries_only():
     import subprocess
     r = subprocess.run([sys.executable, str(ROOT / "statemachine" / "build.py"), "--check"], capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr                       # the committed file is what build.py writes
     asl = json.loads((ROOT / "statemachine" / "posters.asl.json").read_text())
-    m = asl["States"]["Analyse"]
-    assert m["ItemsPath"] == "$.batches" and "ItemReader" not in m
-    assert m["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"}
-    assert m["ResultPath"] is None                           # results live in S3, never in the payload
-    assert "ToleratedFailurePercentage" not in json.dumps(asl)      # the tolerance lives in publish only
-    tasks = [st for st in [*m["ItemProcessor"]["States"].values(), asl["States"]["Publish"]]]
-    retries = {json.dumps(t["Retry"]) for t in tasks}
-    assert len(retries) == 1                                 # one retry policy
-    names = json.loads(retries.pop())[0]["ErrorEquals"]
-    assert "S3Transient" in names
-    for never in ("States.ALL", "States.TaskFailed", "ClientError", "S3AccessDenied", "VideoError", "FramesFailed"):
-        assert never not in names
-    assert m["ItemProcessor"]["States"]["Analyse"]["Catch"][0]["Next"] == "BatchFailed"
+    st = asl["States"]
+    assert st["Extract"]["ItemsPath"] == "$.plan.segments" and st["Analyse"]["ItemsPath"] == "$.sampling.batches"
+    for m in (st["Extract"], st["Analyse"]):
+        assert "ItemReader" not in m and m["ResultPath"] is None       # results live in S3, never in the payload
+        assert m["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"}
+        assert m["ToleratedFailurePercentagePath"] == "$.tolerated_failure"   # publish's number, from the input
+        assert m["MaxConcurrencyPath"] == "$.concurrency"
+        assert m["Catch"][0]["Next"] == "JobFailed"
+    tasks = [t for m in (st["Extract"], st["Analyse"]) for t in m["ItemProcessor"]["States"].values()] + \
+        [st[n] for n in ("Sample", "Publish", "JobFailed")]
+    policies = {json.dumps(t["Retry"][0]["ErrorEquals"]) for t in tasks}
+    assert len(policies) == 1                                # one notion of "transient"
+    names = json.loads(policies.pop())
+    assert "S3Transient" in names and "ServiceTransient" in names
+    for never in ("States.ALL", "States.TaskFailed", "ClientError", "S3AccessDenied", "VideoError", "FramesFailed",
+                  "Lambda.AWSLambdaException", "Lambda.AccessDeniedException", "PayloadInvalid"):
+        assert never not in names                            # AccessDenied and bad input are never retried
+    assert st["Analyse"]["ItemProcessor"]["States"]["AnalyseBatch"]["Catch"][0]["Next"] == "BatchFailed"
+    assert st["Route"]["Type"] == "Choice" and st["Failed"]["Type"] == "Fail"
 
 
-def test_extraction_has_a_dead_letter_queue_reserved_concurrency_and_caps(tpl):
+def test_express_children_stay_inside_their_five_minutes():
+    """S13: every timeout and retry inside a child adds up to well under 5 minutes, and each task waits longer
+    than its function runs (a function's own timeout, from template.yaml, is never cut short by the state)."""
+    build = _build()
+    budget = build.child_budget(build.definition())
+    assert set(budget) == {"Extract", "Analyse"}
+    assert max(budget.values()) <= build.EXPRESS_LIMIT - build.MARGIN
+    timeouts = build.function_timeouts()
+    asl = json.loads((ROOT / "statemachine" / "posters.asl.json").read_text())
+    st = asl["States"]
+    for fn, state in [("ExtractSegmentFunction", st["Extract"]["ItemProcessor"]["States"]["ExtractSegment"]),
+                      ("AnalyseFunction", st["Analyse"]["ItemProcessor"]["States"]["AnalyseBatch"]),
+                      ("BatchFailedFunction", st["Analyse"]["ItemProcessor"]["States"]["BatchFailed"])]:
+        assert state["TimeoutSeconds"] > timeouts[fn]
+    # a longer function timeout would break the budget, and build.py refuses to write the definition
+    longer = {**timeouts, "AnalyseFunction": 200}
+    assert max(build.child_budget(build.definition(longer)).values()) > build.EXPRESS_LIMIT - build.MARGIN
+
+
+def test_a_segment_is_sized_well_inside_its_workers_timeout(tpl):
+    """S11: at the worst bitrate the decode model covers, a segment's decoding takes frames.worker_seconds;
+    the extraction worker's timeout leaves room for twice that."""
+    from autoposter.frames import FrameSettings
+    fn = resources(tpl, "AWS::Serverless::Function")["ExtractSegmentFunction"]["Properties"]
+    assert FrameSettings().worker_seconds * 2 <= fn["Timeout"]
+
+
+def test_the_door_has_a_dead_letter_queue_a_filter_and_no_reservation_by_default(tpl):
     fn = resources(tpl, "AWS::Serverless::Function")["ExtractFramesFunction"]["Properties"]
     assert fn["ReservedConcurrentExecutions"] == {"Fn::If": ["ReserveExtraction", {"Ref": "ExtractReservedConcurrency"},
                                                              {"Ref": "AWS::NoValue"}]}
-    assert tpl["Parameters"]["ExtractReservedConcurrency"]["Default"] >= 1     # reserved unless a quota forbids
+    assert tpl["Parameters"]["ExtractReservedConcurrency"]["Default"] == 0      # deploys on a new account
     dest = fn["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert dest["Type"] == "SQS" and "ExtractFailuresQueue" in _flat(dest["Destination"])
+    for ev in fn["Events"].values():                        # only uploads under the prefix, with a video suffix
+        rules = {r["Name"]: r["Value"] for r in ev["Properties"]["Filter"]["S3Key"]["Rules"]}
+        assert rules["prefix"] == {"Ref": "UploadPrefix"} and rules["suffix"].startswith(".")
     env = tpl["Globals"]["Function"]["Environment"]["Variables"]
     assert "MAX_UPLOAD_BYTES" in env and "MAX_VIDEO_SECONDS" in env and "INPUT_BUCKET" in env
+    assert "FAULT_INJECT" not in json.dumps(tpl) and "FaultInject" not in json.dumps(tpl)
+    assert tpl["Parameters"]["MaxVideoSeconds"]["Default"] >= 4 * 3600
     sm = resources(tpl, "AWS::Serverless::StateMachine")["PostersStateMachine"]["Properties"]
     assert sm["Logging"]["Destinations"] and sm["Type"] == "STANDARD"
-    logs = resources(tpl, "AWS::Logs::LogGroup")["StateMachineLogs"]["Properties"]
-    assert 1 <= logs["RetentionInDays"] <= 365
+
+
+def test_every_log_group_expires_and_goes_with_the_stack(tpl):
+    groups = resources(tpl, "AWS::Logs::LogGroup")
+    fns = resources(tpl, "AWS::Serverless::Function")
+    assert len(groups) == len(fns) + 1                        # one per function and the state machine's
+    for g in groups.values():
+        assert g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    for f in fns.values():
+        assert f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] in groups
+
+
+def test_uploads_old_versions_and_work_expire(tpl):
+    buckets = resources(tpl, "AWS::S3::Bucket")
+    rules = {r["Id"]: r for r in buckets["InputBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-old-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == {"Ref": "NoncurrentUploadDays"}
+    assert "expire-uploads" in rules
+    work = buckets["WorkBucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0]
+    assert work["ExpirationInDays"] == {"Ref": "WorkExpirationDays"}
+    import re
+    prefix = tpl["Parameters"]["BucketPrefix"]["AllowedPattern"]
+    longest = "x" * int(re.search(r"\{1,(\d+)\}", prefix).group(1)) + "x"
+    assert len(f"{longest}-input-123456789012-ap-southeast-5") <= 63          # every region's name fits
 
 
 def test_cloudfront_sends_security_headers(tpl):

@@ -1,14 +1,13 @@
-"""The Map's item: one batch of frames, each decoded once — faces, saliency, crops and scores (M2–M12)."""
+"""The Analyse map's item: one batch of frames, each decoded once — faces, saliency, crops and scores (M2–M12)."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from autoposter.faces import FaceDetector
 from autoposter.settings import Settings
 from autoposter_aws import steps
-from autoposter_aws.config import Config
 
 logger, metrics, tracer = Logger(), Metrics(), Tracer()
-CFG, SETTINGS = Config.from_env(), Settings.from_env()
+SETTINGS = Settings.from_env()
 DETECTOR = FaceDetector(SETTINGS.faces)      # models load once per container, in the init phase
 
 
@@ -17,7 +16,7 @@ DETECTOR = FaceDetector(SETTINGS.faces)      # models load once per container, i
 @metrics.log_metrics
 def handler(event: dict, context):
     logger.append_keys(job_id=event.get("job_id"), batch=(event.get("batch") or {}).get("batch"))
-    out = steps.analyse(event, CFG, SETTINGS, DETECTOR)
+    out = steps.analyse(event, SETTINGS, DETECTOR)
     metrics.add_metric(name="FramesAnalysed", unit=MetricUnit.Count, value=out["frames"])
     metrics.add_metric(name="FacesDetected", unit=MetricUnit.Count, value=out["faces"])
     metrics.add_metric(name="CropsPassed", unit=MetricUnit.Count, value=out["passed"])

@@ -1,4 +1,4 @@
-"""The Map's Catch: record why a batch failed (publish counts its frames against the tolerated share)."""
+"""The Analyse map's Catch: record why a batch failed (publish counts its frames against the tolerated share)."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 

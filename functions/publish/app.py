@@ -1,4 +1,5 @@
-"""S5 / M12–M14: choose, render only the chosen posters, publish to the CDN bucket (manifest last)."""
+"""S5 / M12–M14: choose, render only the chosen posters, publish under the upload's CDN path (manifest
+last, then ``latest``), announce; also a console rerender of a finished job."""
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -15,10 +16,10 @@ CFG, SETTINGS = Config.from_env(), Settings.from_env()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context):
-    logger.append_keys(job_id=event.get("job_id"))
+    body = event.get("input", event)
+    logger.append_keys(job_id=body.get("job_id") or (body.get("rerender") or {}).get("job"))
     out = steps.publish(event, CFG, SETTINGS)
     logger.info("published", extra={"result": out})
-    metrics.add_metric(name="PostersRendered", unit=MetricUnit.Count, value=out["rendered"])
     metrics.add_metric(name="PostersPublished", unit=MetricUnit.Count, value=out["posters"])
     for reason, n in ({} if is_metrics_disabled() else out.get("rejected_reasons", {})).items():
         with single_metric(name="FramesRejected", unit=MetricUnit.Count, value=n,

@@ -54,7 +54,11 @@ class Job:
 
 @dataclass
 class FrameResult:
-    """M2 + M3 for one frame: faces and the second region (frame pixels), its shot, its text cover."""
+    """M2 + M3 for one frame: faces and the second region (frame pixels), its shot, its text cover.
+
+    Everything is measured on the active picture (``active``, inside any letterbox bars) and
+    stated in frame pixels. ``expressions`` holds each face's M11 score: it does not depend on
+    the crop, so it is measured once here and scoring a crop needs no model at all."""
 
     time: float
     index: int
@@ -66,19 +70,35 @@ class FrameResult:
     shot: int = 0                 # M1's cut detection: frames of one shot share it
     text: float = 0.0             # share of the frame under overlaid text lines (title cards, credits)
     quality: float = 1.0          # BRISQUE quality of the frame in [0, 1] (quality.py)
+    active: Box | None = None     # Q6: the active picture (None: the whole frame)
+    expressions: list = field(default_factory=list)   # M11 per face, in [0, 1]
+
+    @property
+    def area(self) -> Box:
+        return self.active or Box(0, 0, self.width, self.height)
+
+    def heads(self, margin: float) -> list[Box]:
+        """Each face as a person sees it — the detector's box grown by ``margin`` each side, inside the
+        active picture: the one notion the crop (Q1), the layers (Q2), expression and the manifest share."""
+        from .cropping import person_face
+        a = self.area
+        return [person_face(f.box.shift(-a.x, -a.y), margin, a.w, a.h).shift(a.x, a.y) for f in self.faces]
 
     def to_dict(self) -> dict:
         return {"time": round(self.time, 3), "index": self.index, "width": self.width, "height": self.height,
                 "faces": [f.to_dict() for f in self.faces],
                 "salient": self.salient.to_list() if self.salient else None, "after_cut": self.after_cut,
-                "shot": self.shot, "text": round(self.text, 4), "quality": round(self.quality, 4)}
+                "shot": self.shot, "text": round(self.text, 4), "quality": round(self.quality, 4),
+                "active": self.area.to_list(None), "expressions": [round(e, 4) for e in self.expressions]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FrameResult":
         return cls(float(d["time"]), int(d["index"]), int(d["width"]), int(d["height"]),
                    [Face.from_dict(f) for f in d["faces"]],
                    Box.from_list(d["salient"]) if d.get("salient") else None, bool(d.get("after_cut")),
-                   int(d.get("shot", 0)), float(d.get("text", 0.0)), float(d.get("quality", 1.0)))
+                   int(d.get("shot", 0)), float(d.get("text", 0.0)), float(d.get("quality", 1.0)),
+                   Box.from_list(d["active"]) if d.get("active") else None,
+                   [float(e) for e in d.get("expressions", [])])
 
 
 @dataclass
@@ -101,6 +121,7 @@ class Candidate:
     faces_cut: tuple = ()
     layer_cover: float = 0.0
     upscale: float = 1.0
+    active: Box | None = None   # Q6: the active picture the crop stays inside
 
     @property
     def total(self) -> float:
@@ -119,7 +140,7 @@ class Candidate:
                 "salient": self.salient.to_list() if self.salient else None,
                 "scores": self.scores, "dhash": format(self.dhash, "016x"), "rejected": self.rejected,
                 "faces_cut": list(self.faces_cut), "layer_cover": round(self.layer_cover, 4),
-                "upscale": round(self.upscale, 3)}
+                "upscale": round(self.upscale, 3), "active": self.active.to_list(None) if self.active else None}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Candidate":
@@ -129,7 +150,7 @@ class Candidate:
                    Box.from_list(d["salient"]) if d.get("salient") else None,
                    dict(d["scores"]), int(d["dhash"], 16), d.get("rejected"), d.get("template"),
                    int(d.get("shot", 0)), tuple(d.get("faces_cut", ())), float(d.get("layer_cover", 0.0)),
-                   float(d.get("upscale", 1.0)))
+                   float(d.get("upscale", 1.0)), Box.from_list(d["active"]) if d.get("active") else None)
 
 
 def resolve_scenarios(names) -> list[Scenario]:
@@ -150,11 +171,30 @@ def job_scenarios(job: Job, templates: list[Template]) -> list[str]:
 
 
 def analyze_frame(image: np.ndarray, detector: FaceDetector, settings: Settings,
-                  time: float = 0.0, index: int = 0, after_cut: bool = False, shot: int = 0) -> FrameResult:
-    faces = detector.detect(image)
-    sal = saliency_map(image, settings.saliency)
+                  time: float = 0.0, index: int = 0, after_cut: bool = False, shot: int = 0,
+                  active: Box | None = None) -> FrameResult:
+    """M2, M3, M11's per-face score, text cover and quality of one frame, on its active picture."""
     h, w = image.shape[:2]
-    return FrameResult(time, index, w, h, faces, sal.region, after_cut, shot, text_cover(image), quality(image))
+    area = (active.clip(w, h) if active else None) or Box(0, 0, w, h)
+    x0, y0 = int(area.x), int(area.y)
+    pic = image[y0:y0 + int(area.h), x0:x0 + int(area.w)]
+    faces = [Face(f.box.shift(x0, y0), f.confidence, tuple((x + x0, y + y0) for x, y in f.landmarks))
+             for f in detector.detect(pic)]
+    sal = saliency_map(pic, settings.saliency)
+    salient = sal.region.shift(x0, y0) if sal.region else None
+    return FrameResult(time, index, w, h, faces, salient, after_cut, shot, text_cover(pic), quality(pic),
+                       area if (area.w, area.h) != (w, h) else None, face_expressions(image, faces, settings))
+
+
+def face_expressions(image: np.ndarray, faces: list, settings: Settings) -> list[float]:
+    """M11 per face: the emotion model's fitness mixed with the eyes-open measure (a blink is what the
+    classes do not see), ``expression_model_weight`` : the rest."""
+    if not faces:
+        return []
+    model = emotion.poster_scores(image, [f.box for f in faces])
+    wm = settings.score.expression_model_weight
+    return [wm * model[i][0] + (1 - wm) * scoring.expression(image, f.box, f.landmarks, f.confidence).get("eyes_open", 0.5)
+            for i, f in enumerate(faces)]
 
 
 def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settings: Settings,
@@ -163,22 +203,29 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
 
     Templates matter to the window: their fixed layers must not land on a kept face (Q2), so a
     window is planned per (template, scenario); windows that come out equal share their scores.
-    Without templates, one window per scenario (no fixed layer to avoid).
+    Without templates, one window per scenario (no fixed layer to avoid). Windows stay inside the
+    active picture (Q6). No model runs here: a stored analysis can be rescored for new templates.
     """
     s = settings.score
+    area = fr.area
+    if len(fr.expressions) != len(fr.faces):              # a FrameResult made by hand: measure M11 now
+        fr.expressions = face_expressions(image, fr.faces, settings)
     boxes = [f.box for f in fr.faces]
-    expr_of: dict[int, float] = {}          # a face's expression does not depend on the crop
+    heads = fr.heads(settings.crop.face_margin)          # the face as a person sees it: what layers avoid
+    local = [b.shift(-area.x, -area.y) for b in boxes]
+    sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
     by_window: dict[tuple, tuple] = {}
     pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]
     out = []
     for tpl, name in pairs:
         sc = SCENARIOS[name]
         avoid = tpl.fixed_fractions(name) if tpl is not None else ()
-        plan = plan_crop(fr.width, fr.height, sc, boxes, fr.salient, settings.crop, avoid)
-        window = plan.window
+        plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid)
+        window = plan.window.shift(area.x, area.y)
+        group = plan.group.shift(area.x, area.y) if plan.group else None
         x, y, w, h = (int(v) for v in window.to_list(None))
         if (x, y, w, h, name) not in by_window:
-            by_window[(x, y, w, h, name)] = _score_window(image, fr, window, plan, sc, expr_of, settings)
+            by_window[(x, y, w, h, name)] = _score_window(image, fr, window, group, heads, sc, settings)
         scores, digest, upscale, rejected = by_window[(x, y, w, h, name)]
         scores = dict(scores)
         penalty = 1.0
@@ -191,13 +238,14 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
             scores["total"] = round(scores["total"] * penalty, 4)
             if rejected is None and scores["total"] < s.total_min:      # M12's gate sees every penalty
                 rejected = f"low_score: total {scores['total']:.2f} < {s.total_min}"
-        out.append(Candidate(fr.time, fr.index, name, window, plan.group, boxes, fr.salient, scores, digest,
+        out.append(Candidate(fr.time, fr.index, name, window, group, heads, fr.salient, scores, digest,
                              rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
-                             upscale))
+                             upscale, fr.active))
     return out
 
 
-def _score_window(image, fr: FrameResult, window: Box, plan, sc: Scenario, expr_of: dict, settings: Settings):
+def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads: list, sc: Scenario,
+                  settings: Settings):
     """Scores of one window: sharpness at the poster's own scale (Q4), expression of the faces it
     keeps, aesthetics; the penalties for blow-ups and text cards; the gate that rejects it."""
     s = settings.score
@@ -206,19 +254,12 @@ def _score_window(image, fr: FrameResult, window: Box, plan, sc: Scenario, expr_
     upscale = max(sc.width / max(w, 1), sc.height / max(h, 1))
     crop = downscale(region, 512)                         # the other measures work at ≤ 512 px
     sharp = scoring.sharpness_at_output(region, (sc.width, sc.height), s.sharpness_half)
-    inside = [i for i, f in enumerate(fr.faces) if inside_share(f.box, window) >= settings.crop.whole]
+    inside = [i for i, b in enumerate(heads) if inside_share(b, window) >= settings.crop.whole]
     expr = None
     if inside:
-        if not expr_of:                                   # every face of the frame in one model call
-            model = emotion.poster_scores(image, [f.box for f in fr.faces])
-            wm = s.expression_model_weight
-            for i, f in enumerate(fr.faces):
-                eyes = scoring.expression(image, f.box, f.landmarks, f.confidence).get("eyes_open", 0.5)
-                expr_of[i] = wm * model[i][0] + (1 - wm) * eyes
-        expr = float(np.average([expr_of[i] for i in inside], weights=[fr.faces[i].box.area for i in inside]))
+        expr = float(np.average([fr.expressions[i] for i in inside], weights=[fr.faces[i].box.area for i in inside]))
     k = crop.shape[1] / w
-    subjects = [b.shift(-x, -y).scale(k) for b in ([plan.group] if plan.group else
-                                                    ([fr.salient] if fr.salient else []))]
+    subjects = [b.shift(-x, -y).scale(k) for b in ([group] if group else ([fr.salient] if fr.salient else []))]
     aest = scoring.aesthetics(crop, subjects, weights=s.measure_weights)
     aesthetics = s.quality_weight * fr.quality + (1 - s.quality_weight) * aest["score"]
     tot = scoring.total(sharp, aesthetics, expr, s)

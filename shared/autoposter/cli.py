@@ -95,7 +95,7 @@ def _summary(m: dict, out: str, seconds: float) -> None:
               "the output; they rank below sharper alternatives")
     print(f"\n{len(m['posters'])} posters from {v['path']} ({v['width']}x{v['height']}, {v['duration']:.1f}s, "
           f"{len(v.get('cuts', []))} cuts) in {seconds:.1f}s; {len(m['rejected'])} rejections; "
-          f"manifest: {Path(out) / 'manifest.json'}")
+          f"manifest: {Path(out) / 'latest' / 'manifest.json'}")
 
 
 def cmd_templates(args) -> int:

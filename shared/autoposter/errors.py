@@ -52,3 +52,10 @@ class SettingsError(AutoposterError):
 
     code = "Settings::Invalid"
     exit_code = 2
+
+
+class FramesFailed(AutoposterError):
+    """More frames failed than the job tolerates, or a job's stored frames are gone: nothing is published."""
+
+    code = "Frames::TooManyFailed"
+    exit_code = 3

@@ -1,68 +1,121 @@
-"""M1: candidate frames, streamed.
+"""M1: candidate frames, sampled per segment of the timeline (S11).
 
-Frames are decoded one at a time with OpenCV (``grab`` for every frame, ``retrieve``
-only for the few that are examined), so memory stays flat whatever the video's
-length. Examined frames ("probes", ``probe_rate`` per second) feed a colour
-histogram shot-change detector; a frame ``cut_delay`` seconds after a cut is taken
-ahead of the regular ``rate`` schedule. Near-black, near-uniform and near-duplicate
-frames are skipped and reported with their reason.
+The timeline is cut into segments (``plan``) that a worker — a process on this machine, a
+Lambda in the cloud — decodes on its own: it seeks to the segment (OpenCV seeks frame-accurately,
+decoding from the keyframe before), grabs every frame of it and examines only a few:
+
+* probes, on a global grid of ``probe_rate`` a second, feed the colour-histogram shot-change
+  detector and the bar profile of the shot (``activearea``);
+* candidates are the first frame of every 1/``rate`` s slot of the same global grid, and the
+  frame ``cut_delay`` s after each cut.
+
+Grids are global (slot k holds times [k/rate, (k+1)/rate)), so two workers never sample the
+same moment and a cut at a segment boundary is found once: each worker first decodes a short
+look-back before its start, which gives it the previous probe to compare with; frames before
+the start are only looked at, never counted or sampled. A cut belongs to the segment holding the
+probe that found it; its after-cut frame belongs to that segment too, even past its end.
+
+Near-black and near-uniform frames are skipped here with their reason; near-duplicates, shots,
+bars and the frame budget are decided across the whole film by ``sampling.py``.
 """
 from __future__ import annotations
 
+import base64
 import math
-import os
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-# FFmpeg's own decoder complaints ("huffman table decode error") would bury autoposter's one-line
-# errors and warnings: quiet (AV_LOG_QUIET) unless the user asks for them.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+import cv2
+import numpy as np
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+from . import activearea, framepack
+from .errors import VideoError
+from .images import downscale
+from .video import Capture, VideoHeader, VideoSource
 
-from .errors import VideoError  # noqa: E402
-from .images import downscale  # noqa: E402
+JPEG_QUALITY = 95                 # the one form a candidate frame takes between steps (CLI and cloud alike)
 
 
 @dataclass(frozen=True)
 class FrameSettings:
     rate: float = 1.0             # candidate frames per second of video
-    probe_rate: float = 6.0       # frames per second examined for cuts and quality
+    probe_rate: float = 6.0       # frames per second examined for cuts and bars
     cut_threshold: float = 0.35   # Bhattacharyya distance of HSV histograms that marks a cut
     cut_delay: float = 0.2        # s after a cut before the frame is taken (skip the transition)
     black_level: float = 20.0     # mean luma (0-255) below this: near-black
     min_contrast: float = 8.0     # luma standard deviation below this: near-uniform
     dup_distance: float = 3.0     # mean abs difference of 64-px thumbnails below this: near-duplicate
-    max_frames: int = 300         # rate is lowered for long videos to stay under this
+    max_frames: int = 300         # candidates analysed per video, spread over its shots (sampling.py)
+    oversample: float = 2.0       # workers sample up to this many times max_frames; the budget keeps the best spread
     max_side: int = 3840          # larger frames are downscaled on decode
     min_side: int = 64            # smaller frames are refused (Video::TooSmall)
     partial_share: float = 0.9    # fewer frames decoded than this share of the container's count: "partial read"
+    worker_seconds: float = 45.0  # a segment is sized to take about this long to decode on one core...
+    decode_cost: tuple = (0.0016, 0.0115, 2.0)   # ...by this model, s per video-s: a·(megapixels/s) + b·(Mbit/s),
+                                                 # times a safety factor for slower cores (bench: films)
+    min_segment: float = 10.0     # s of video per segment, at least...
+    max_segment: float = 600.0    # ...and at most
+    max_segments: int = 1000      # a Distributed Map item each
 
 
 @dataclass(frozen=True)
-class VideoInfo:
-    path: str
-    width: int
-    height: int
-    fps: float
-    frame_count: int
-    duration: float
-    size_bytes: int
+class Segment:
+    """Times [start, end) of the video one worker samples; ``end`` None: to the end of the file."""
+
+    index: int
+    start: float
+    end: float | None
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "width": self.width, "height": self.height,
-                "fps": round(self.fps, 3), "frame_count": self.frame_count,
-                "duration": round(self.duration, 3), "size_bytes": self.size_bytes}
+        return {"index": self.index, "start": round(self.start, 6), "end": None if self.end is None
+                else round(self.end, 6)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Segment":
+        return cls(int(d["index"]), float(d["start"]), None if d.get("end") is None else float(d["end"]))
 
 
-@dataclass
-class Frame:
-    index: int
-    time: float
-    image: np.ndarray             # BGR uint8
-    after_cut: bool = False
-    shot: int = 0                 # cuts detected before this frame
+@dataclass(frozen=True)
+class Plan:
+    """The whole film's sampling plan: one grid of candidates and probes, cut into segments."""
+
+    header: VideoHeader
+    rate: float                   # candidate grid (after the frame budget)
+    probe_rate: float
+    segments: tuple
+
+    def to_dict(self) -> dict:
+        return {"header": self.header.to_dict(), "rate": self.rate, "probe_rate": self.probe_rate,
+                "segments": [s.to_dict() for s in self.segments]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Plan":
+        return cls(VideoHeader.from_dict(d["header"]), float(d["rate"]), float(d["probe_rate"]),
+                   tuple(Segment.from_dict(s) for s in d["segments"]))
+
+
+def decode_seconds(header: VideoHeader, s: FrameSettings) -> float:
+    """Estimated seconds one core needs to decode one second of this video (``decode_cost``)."""
+    a, b, safety = s.decode_cost
+    mpx = header.width * header.height * header.fps / 1e6
+    return safety * (a * mpx + b * header.bitrate / 1e6)
+
+
+def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = None) -> Plan:
+    """Segments of about equal length, each ``worker_seconds`` of decoding by ``decode_cost``
+    (or ``segment_seconds`` of video when given); the candidate rate is the job's, capped so the
+    workers together offer ``oversample × max_frames`` candidates at most."""
+    d = header.duration
+    rate = s.rate
+    if d > 0 and s.max_frames:
+        rate = min(rate, s.oversample * s.max_frames / d)
+    if d <= 0:
+        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),))
+    length = segment_seconds or s.worker_seconds / max(decode_seconds(header, s), 1e-6)
+    length = min(max(length, s.min_segment), s.max_segment)
+    n = max(1, min(s.max_segments, math.ceil(d / length - 1e-9)))
+    step = d / n
+    segs = tuple(Segment(i, i * step, None if i == n - 1 else (i + 1) * step) for i in range(n))
+    return Plan(header, rate, s.probe_rate, segs)
 
 
 @dataclass
@@ -74,94 +127,61 @@ class Rejection:
         return {"frame_time": round(self.frame_time, 3), "reason": self.reason}
 
 
-def _open(path: str) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(path)
-    if not cap.isOpened():
-        cap.release()
-        raise VideoError(f"{path}: not a video OpenCV can decode (corrupt, or another file type)",
-                         code="Video::Unreadable")
-    return cap
+@dataclass
+class Sampled:
+    """A candidate frame as its worker found it; ``member`` is its place in the segment's frame pack."""
+
+    id: int                       # the frame's time in ms: unique in a video
+    time: float
+    after_cut: bool
+    thumb: bytes                  # 64-px grey thumbnail (near-duplicates are judged across the film)
+    thumb_shape: tuple
+    member: tuple                 # (offset, length) in the pack
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "time": round(self.time, 6), "after_cut": self.after_cut,
+                "thumb": base64.b64encode(self.thumb).decode(), "thumb_shape": list(self.thumb_shape),
+                "member": list(self.member)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Sampled":
+        return cls(int(d["id"]), float(d["time"]), bool(d["after_cut"]), base64.b64decode(d["thumb"]),
+                   tuple(d["thumb_shape"]), tuple(d["member"]))
+
+    def thumb_array(self) -> np.ndarray:
+        return np.frombuffer(self.thumb, np.uint8).reshape(self.thumb_shape).astype(np.float32)
 
 
-def probe_duration(path: str | os.PathLike) -> float:
-    """Seconds the container says the video lasts (0 when it does not say), read before any decoding:
-    enough to refuse a video that is too long for the time a function has."""
-    cap = _open(str(path))
-    try:
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        n = float(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
-    finally:
-        cap.release()
-    return n / fps if math.isfinite(fps) and 0 < fps <= 1000 and math.isfinite(n) and n > 0 else 0.0
+@dataclass
+class SegmentResult:
+    """What one worker found in its segment; the frames themselves are in its pack."""
 
+    index: int
+    start: float
+    end: float | None
+    decoded: int = 0              # frames decoded inside [start, end)
+    first: float | None = None    # time of the first and last frame decoded inside it
+    last: float | None = None
+    cuts: list = field(default_factory=list)
+    frames: list = field(default_factory=list)
+    rejected: list = field(default_factory=list)
+    shots: list = field(default_factory=list)    # per shot met in the segment: {"start", **bar extent}
+    lookback: int = 0             # frames decoded before start (to find the previous probe)
+    overrun: int = 0              # frames decoded past end (an after-cut frame due there)
 
-def probe(path: str | os.PathLike, settings: FrameSettings | None = None) -> VideoInfo:
-    """Read the header and check the video is usable; raises ``VideoError`` with a code."""
-    s = settings or FrameSettings()
-    path = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise VideoError(f"{path}: no such file", code="Video::NotFound")
-    if not p.is_file():
-        raise VideoError(f"{path}: not a file", code="Video::NotFound")
-    size = p.stat().st_size
-    if size == 0:
-        raise VideoError(f"{path}: the file is empty (0 bytes)", code="Video::Empty")
-    with open(p, "rb") as f:
-        refused = not_a_video(f.read(4096))
-    if refused:
-        raise VideoError(f"{path}: {refused[1]}", code=refused[0])
-    cap = _open(path)
-    try:
-        w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        ok, first = cap.read()
-    finally:
-        cap.release()
-    if not ok or first is None:
-        raise VideoError(f"{path}: no frame could be decoded (truncated or corrupt video)",
-                         code="Video::Unreadable")
-    h, w = first.shape[:2]
-    if min(w, h) < s.min_side:
-        raise VideoError(f"{path}: frames are {w}×{h}; posters need at least {s.min_side} px on the "
-                         f"shorter side", code="Video::TooSmall")
-    if not math.isfinite(fps) or fps <= 0 or fps > 1000:
-        fps = 25.0
-    n = max(n, 1)
-    return VideoInfo(path, w, h, fps, n, n / fps, size)
+    def to_dict(self) -> dict:
+        return {"index": self.index, "start": self.start, "end": self.end, "decoded": self.decoded,
+                "first": self.first, "last": self.last, "cuts": [round(c, 6) for c in self.cuts],
+                "frames": [f.to_dict() for f in self.frames], "rejected": [r.to_dict() for r in self.rejected],
+                "shots": self.shots, "lookback": self.lookback, "overrun": self.overrun}
 
-
-IMAGE_MAGIC = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
-               (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
-
-
-def not_a_video(head: bytes) -> tuple[str, str] | None:
-    """(code, reason) when the first bytes already show the file is no video — a still image or
-    text — so a large upload is refused before it is downloaded or decoded; None otherwise."""
-    kind = still_image_kind(head)
-    if kind:
-        return "Video::NotAVideo", f"a still {kind} image, not a video"
-    sample = head[:4096]
-    if sample and b"\x00" not in sample:
-        try:
-            sample.decode("utf-8")
-            return "Video::Unreadable", "a text file, not a video"
-        except UnicodeDecodeError as exc:
-            if exc.start >= len(sample) - 4:            # a character cut at the sample's end: still text
-                return "Video::Unreadable", "a text file, not a video"
-    return None
-
-
-def still_image_kind(head: bytes) -> str | None:
-    """OpenCV opens a lone PNG or JPEG as a one-frame "video"; posters come from videos only."""
-    for magic, kind in IMAGE_MAGIC:
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP"
-    return None
+    @classmethod
+    def from_dict(cls, d: dict) -> "SegmentResult":
+        return cls(int(d["index"]), float(d["start"]), None if d.get("end") is None else float(d["end"]),
+                   int(d["decoded"]), d.get("first"), d.get("last"), [float(c) for c in d["cuts"]],
+                   [Sampled.from_dict(f) for f in d["frames"]],
+                   [Rejection(float(r["frame_time"]), r["reason"]) for r in d["rejected"]],
+                   list(d.get("shots", [])), int(d.get("lookback", 0)), int(d.get("overrun", 0)))
 
 
 def _thumb(img: np.ndarray) -> np.ndarray:
@@ -177,82 +197,107 @@ def _hist(thumb: np.ndarray) -> np.ndarray:
     return cv2.normalize(hist, hist).flatten()
 
 
-class FrameSampler:
-    """Iterate candidate ``Frame``s of a video; ``rejected`` and ``progress`` update as it goes."""
+def _slot(t: float, rate: float) -> int:
+    return math.floor(t * rate + 1e-9)
 
-    def __init__(self, path: str | os.PathLike, settings: FrameSettings | None = None):
-        self.settings = settings or FrameSettings()
-        self.info = probe(path, self.settings)
-        self.rejected: list[Rejection] = []
-        self.decoded = 0
-        self.cuts: list[float] = []
-        self.progress = 0.0
-        s = self.settings
-        self.rate = min(s.rate, s.max_frames / max(self.info.duration, 1e-6)) if s.max_frames else s.rate
 
-    def read_report(self) -> dict:
-        """Frames decoded against the container's own count; ``partial_read`` when decoding
-        stopped well short of it (containers that over-count by a little are allowed)."""
-        expected = self.info.frame_count
-        partial = expected > 1 and self.decoded < self.settings.partial_share * expected
-        return {"frames_decoded": self.decoded, "frames_expected": expected, "partial_read": bool(partial)}
+def frame_reason(thumb_gray: np.ndarray, s: FrameSettings) -> str | None:
+    """Near-black or near-uniform (a fade, a slate) — judged on the thumbnail's own picture."""
+    g = thumb_gray.astype(np.float32)
+    if g.mean() < s.black_level:
+        return "near_black"
+    if g.std() < s.min_contrast:
+        return "near_uniform"
+    return None
 
-    def _reason(self, thumb: np.ndarray, last: np.ndarray | None) -> str | None:
-        s = self.settings
-        gray = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        if gray.mean() < s.black_level:
-            return "near_black"
-        if gray.std() < s.min_contrast:
-            return "near_uniform"
-        if last is not None and last.shape == gray.shape and float(np.abs(gray - last).mean()) < s.dup_distance:
-            return "near_duplicate"
-        return None
 
-    def __iter__(self):
-        s, info = self.settings, self.info
-        cap = _open(info.path)
-        step = max(1, round(info.fps / max(s.probe_rate, self.rate)))
-        next_t, pending_cut = 0.0, None
-        prev_hist, last_kept = None, None
-        idx = -1
-        try:
-            while True:
-                if not cap.grab():
-                    break
-                idx += 1
-                self.decoded = idx + 1
-                t = idx / info.fps
-                self.progress = min(1.0, (idx + 1) / info.frame_count)
-                due_cut = pending_cut is not None and t >= pending_cut
-                if idx % step and not due_cut:
-                    continue
-                ok, img = cap.retrieve()
-                if not ok or img is None:
-                    break
-                img = downscale(img, s.max_side)
-                thumb = _thumb(img)
+def sample_segment(source: VideoSource, plan_: Plan, seg: Segment, s: FrameSettings,
+                   bars: activearea.BarSettings | None = None, pack: framepack.Writer | None = None,
+                   progress=None) -> SegmentResult:
+    """Decode segment ``seg`` of ``source`` and sample it (see the module's docstring).
+
+    Candidate frames are JPEG-encoded once (quality ``JPEG_QUALITY``) into ``pack``: every later
+    step, on this machine or in the cloud, decodes those same bytes, so it sees the same pixels."""
+    bars = bars or activearea.BarSettings()
+    pack = pack if pack is not None else framepack.Writer()
+    out = SegmentResult(seg.index, seg.start, seg.end)
+    rate, probe_rate = plan_.rate, plan_.probe_rate
+    fps = plan_.header.fps
+    lookback = 2.0 / probe_rate + 3.0 / fps
+    extent = activearea.ShotExtent()
+    shot_start = seg.start
+    prev_t = prev_hist = None
+    pending = None                 # time the after-cut frame is due
+    span = (seg.end - seg.start) if seg.end is not None else max(plan_.header.duration - seg.start, 1e-6)
+    with Capture(source) as cap:
+        if seg.start > 0:
+            cap.seek(max(0.0, seg.start - lookback))
+        while True:
+            t = cap.grab()
+            if t is None:
+                break
+            before = t < seg.start - 1e-9
+            past = seg.end is not None and t >= seg.end - 1e-9
+            if past and pending is None:
+                break
+            probe = prev_t is None or _slot(t, probe_rate) > _slot(prev_t, probe_rate)
+            slot = prev_t is None or _slot(t, rate) > _slot(prev_t, rate)
+            prev_t = t
+            if before:
+                out.lookback += 1
+                if probe:
+                    img = cap.retrieve()
+                    if img is not None:
+                        prev_hist = _hist(_thumb(downscale(img, s.max_side)))
+                continue
+            if past:
+                out.overrun += 1
+            else:
+                out.decoded += 1
+                out.first = t if out.first is None else out.first
+                out.last = t
+                if progress and out.decoded % 30 == 0:
+                    progress(min(1.0, (t - seg.start) / span))
+            due = pending is not None and t >= pending
+            if not (due or (not past and (probe or slot))):
+                continue
+            img = cap.retrieve()
+            if img is None:
+                break
+            img = downscale(img, s.max_side)
+            thumb = _thumb(img)
+            if probe:
                 hist = _hist(thumb)
-                cut = prev_hist is not None and cv2.compareHist(
-                    prev_hist, hist, cv2.HISTCMP_BHATTACHARYYA) > s.cut_threshold
+                cut = prev_hist is not None and cv2.compareHist(prev_hist, hist, cv2.HISTCMP_BHATTACHARYYA) \
+                    > s.cut_threshold
                 prev_hist = hist
-                if cut:
-                    self.cuts.append(t)
-                    pending_cut = t + s.cut_delay
-                    continue
-                after_cut = pending_cut is not None and t >= pending_cut
-                if not (after_cut or t >= next_t):
-                    continue
-                pending_cut = None if after_cut else pending_cut
-                next_t = t + 1.0 / self.rate
-                reason = self._reason(thumb, last_kept)
-                if reason:
-                    self.rejected.append(Rejection(t, reason))
-                    continue
-                last_kept = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY).astype(np.float32)
-                yield Frame(idx, t, img, after_cut, len(self.cuts))
-        finally:
-            cap.release()
-            self.progress = 1.0
-        if self.decoded == 0:
-            raise VideoError(f"{info.path}: no frame could be decoded (truncated or corrupt video)",
-                             code="Video::Unreadable")
+                if past:                      # the next segment's probe: only to know the due frame is no cut
+                    if cut:
+                        break                 # a new cut: that segment finds it and takes its after-cut frame
+                elif cut:
+                    out.shots.append({"start": shot_start, **(extent.to_dict() or {})})
+                    extent, shot_start = activearea.ShotExtent(), t
+                    out.cuts.append(t)
+                    pending = t + s.cut_delay
+                    continue                  # the cut frame itself is mid-transition
+                else:
+                    extent.add(activearea.small_gray(img), bars)
+            if not (due or slot):
+                continue
+            if due:
+                pending = None
+            tg = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY)
+            reason = frame_reason(tg, s)
+            if reason:
+                out.rejected.append(Rejection(t, reason))
+                continue
+            ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            if not ok:
+                raise VideoError(f"{source.name}: frame at {t:.3f}s cannot be encoded", code="Video::Unreadable")
+            fid = int(round(t * 1000))
+            member = pack.add(f"{fid:010d}.jpg", data.tobytes())
+            out.frames.append(Sampled(fid, t, bool(due), tg.tobytes(), tg.shape, member))
+    out.shots.append({"start": shot_start, **(extent.to_dict() or {})})
+    if progress:
+        progress(1.0)
+    return out

@@ -37,16 +37,11 @@ def model_dir() -> Path:
 
 
 def default_threads() -> int:
-    """Intra-op threads for onnxruntime: ``$AUTOPOSTER_ORT_THREADS`` (0 = onnxruntime's choice)."""
-    raw = os.environ.get("AUTOPOSTER_ORT_THREADS", "0")
-    try:
-        n = int(raw)
-    except ValueError:
-        n = -1
-    if not 0 <= n <= 64:
-        from .errors import SettingsError
-        raise SettingsError(f"AUTOPOSTER_ORT_THREADS={raw!r} is not a thread count in [0, 64]", code="Settings::Invalid")
-    return n
+    """Intra-op threads for onnxruntime: ``$AUTOPOSTER_ORT_THREADS`` (default 1: the command line runs one
+    process per core, a Lambda has one vCPU; 0 = onnxruntime's choice). One thread also keeps results
+    identical wherever they are computed."""
+    from .settings import env_value
+    return env_value(os.environ, "AUTOPOSTER_ORT_THREADS", 1, (0, 64))
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,221 +1,383 @@
-"""The method end to end: analyse every candidate frame, choose, render only what is chosen.
+"""The method end to end, written once: plan → extract → sample → analyse → publish (Q9).
 
-The analysis function runs ``analysis.analyze_frame`` + ``analysis.score_crops`` on each
-frame; the publish function runs ``select``, ``render_poster`` and ``build_manifest``;
-``run_video`` chains the same functions on one machine.
+Each step is a function over a ``Store`` (where a job's work lives) and, for the last, a
+``Publisher`` (where its posters go):
+
+    plan_job      the container's header → segments of the timeline            (M1, S11)
+    extract       one segment → its frame pack and what was found in it         (M1)
+    sample_job    every segment's findings → shots, bars, the frames to analyse (M1, Q3, Q6)
+    analyse_batch a batch of frames → faces, saliency, scored crops            (M2–M12)
+    publish       analyses → choice, posters, gallery, manifest, all at once    (M12–M14)
+
+``run_video`` chains them on this machine (segments and batches in a process pool); the cloud
+runs the same functions, one Lambda step each, with S3 behind the same two interfaces. Frames
+cross every boundary as the JPEG bytes ``extract`` wrote, so both paths see the same pixels and
+make the same posters.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from . import scoring
+from . import framepack, stores
 from .analysis import (Candidate, FrameResult, Job, analyze_frame, job_scenarios,  # noqa: F401 (re-exported)
                        resolve_scenarios, score_crops, select)
-from .compose import compose
-from .cropping import SCENARIOS, Scenario
-from .faces import FaceDetector
-from .frames import FrameSampler
-from .geometry import Box
+from .errors import FramesFailed, VideoError
+from .frames import Plan, SegmentResult, plan, sample_segment
+from .sampling import FrameRef, Sampling, sample
 from .settings import Settings
 from .templates import Template, load as load_template
+from .video import VideoSource, read_header
+
+ANALYSIS_VERSION = 2              # bump when the stored analysis changes meaning
 
 
-def to_poster_space(b: Box, crop: Box, sc: Scenario) -> Box:
-    kx, ky = sc.width / crop.w, sc.height / crop.h
-    return Box((b.x - crop.x) * kx, (b.y - crop.y) * ky, b.w * kx, b.h * ky)
+# --- where things live in a job's store ----------------------------------------------------
+
+def segment_key(i: int, ext: str) -> str:
+    return f"segments/{i:05d}.{ext}"
 
 
-def render_poster(image: np.ndarray, cand: Candidate, tpl: Template, meta: dict):
-    """Cut, resize to the scenario's size, and compose ``tpl`` (M4 resize, M8–M9)."""
-    sc = SCENARIOS[cand.scenario]
-    x, y, w, h = (int(v) for v in cand.crop.to_list(None))
-    crop = image[y:y + h, x:x + w]
-    interp = cv2.INTER_AREA if w > sc.width else cv2.INTER_CUBIC
-    canvas = cv2.resize(crop, (sc.width, sc.height), interpolation=interp)
-    area = Box(0, 0, sc.width, sc.height)
-    faces = [p for p in (to_poster_space(b, cand.crop, sc).intersection(area) for b in cand.faces) if p]
-    sal = to_poster_space(cand.salient, cand.crop, sc).intersection(area) if cand.salient else None
-    group = to_poster_space(cand.group, cand.crop, sc).intersection(area) if cand.group else None
-    poster, placements = compose(canvas, tpl, cand.scenario, meta, faces, sal, group)
-    return poster, placements, {"faces": faces, "salient": sal, "group": group}
+def analysis_key(b: int) -> str:
+    return f"analysis/{b:05d}.json"
 
 
-def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: int, link: str = "",
-                  max_upscale: float = 2.0) -> dict:
-    sc = SCENARIOS[cand.scenario]
-    layers = [p.to_dict() for p in placements]
-    return {"path": path, "link": link, "template": tpl.name, "scenario": cand.scenario, "rank": rank,
-            "width": sc.width, "height": sc.height, "frame_time": round(cand.frame_time, 3), "shot": cand.shot,
-            "crop": cand.crop.to_list(None), "faces": [b.to_list() for b in cand.faces],
-            "group": cand.group.to_list() if cand.group else None,
-            "salient": cand.salient.to_list() if cand.salient else None,
-            "upscale": round(cand.upscale, 2), "upscaled": cand.upscale > max_upscale,
-            "faces_cut": list(cand.faces_cut),
-            "layer_on_face": max([max(ly.get("faces_covered") or [0.0]) for ly in layers] or [0.0]),
-            "layers": layers,
-            "scores": {k: cand.scores[k] for k in ("sharpness", "expression", "aesthetics", "quality", "total")
-                       if k in cand.scores} | ({"penalty": cand.scores["penalty"]} if "penalty" in cand.scores else {})}
+SAMPLING_KEY = "sampling.json"
 
 
-def build_manifest(video: dict, job: Job, posters: list[dict], rejected: list[dict], settings: Settings) -> dict:
-    return {"version": 1, "video": {**video, "link": job.link, "title": job.title, "id": job.video_id},
-            "job": job.to_dict(), "posters": posters, "rejected": rejected, "warnings": text_warnings(posters),
-            "settings": {"top_k": settings.score.top_k, "total_min": settings.score.total_min,
-                         "sharpness_min": settings.score.sharpness_min,
-                         "expression_min": settings.score.expression_min}}
+def analysis_digest(settings: Settings) -> str:
+    """What the stored work depends on (sampling, detection, saliency, the expression mix): a stored
+    analysis is reused only under the settings that made it."""
+    parts = {"v": ANALYSIS_VERSION, "frames": asdict(settings.frames), "faces": asdict(settings.faces),
+             "saliency": asdict(settings.saliency), "bars": asdict(settings.bars),
+             "expression": settings.score.expression_model_weight}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def text_warnings(posters: list[dict]) -> list[str]:
-    """What text could not be drawn as given (characters no bundled font draws, missing shaping),
-    once per template layer: said in the manifest and by the CLI, never a silent box or gap."""
+def scoring_digest(settings: Settings, templates: list[Template], scenarios: list[str]) -> str:
+    """What scored crops depend on beyond the analysis: a rerender with other templates rescoring."""
+    parts = {"crop": asdict(settings.crop), "score": asdict(settings.score),
+             "templates": [t.digest for t in templates], "scenarios": list(scenarios)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+def plan_job(source: VideoSource, settings: Settings, max_seconds: float | None = None) -> Plan:
+    header = read_header(source, settings.frames.min_side, max_seconds)
+    return plan(header, settings.frames, settings.run.segment_seconds or None)
+
+
+def extract(source: VideoSource, plan_: Plan, index: int, store: stores.Store, settings: Settings,
+            progress=None) -> SegmentResult:
+    """Sample segment ``index``; its frames go to one pack, its findings to a JSON beside it."""
+    pack = framepack.Writer()
+    seg = next(s for s in plan_.segments if s.index == index)
+    res = sample_segment(source, plan_, seg, settings.frames, settings.bars, pack, progress)
+    store.put(segment_key(index, "tar"), pack.getvalue(), "application/x-tar")
+    stores.put_json(store, segment_key(index, "json"), res.to_dict())
+    return res
+
+
+def sample_job(plan_: Plan, store: stores.Store, settings: Settings,
+               results: list[SegmentResult] | None = None) -> Sampling:
+    """Shots, bars and the frame budget across every segment; written as ``sampling.json``."""
+    if results is None:
+        results = []
+        for seg in plan_.segments:
+            doc = stores.get_json_or_none(store, segment_key(seg.index, "json"))
+            if doc is None:
+                raise FramesFailed(f"segment {seg.index} of {len(plan_.segments)} has no result (its extraction "
+                                   "failed or its files expired)", code="Frames::Missing")
+            results.append(SegmentResult.from_dict(doc))
+    smp = sample(plan_, results, settings.frames, settings.bars)
+    stores.put_json(store, SAMPLING_KEY, {"plan": plan_.to_dict(), **smp.to_dict()})
+    return smp
+
+
+def read_frames(store: stores.Store, refs: list[FrameRef]) -> dict[int, np.ndarray]:
+    """The frames' pixels, one ranged read per segment pack they come from."""
     out = {}
-    for p in posters:
-        for ly in p.get("layers", []):
-            for k in ("dropped", "unshaped"):
-                if ly.get(k):
-                    out.setdefault(f"{p['template']} {ly['name']}: {ly[k]}", None)
-    return list(out)
+    by_seg: dict[int, list[FrameRef]] = {}
+    for r in refs:
+        by_seg.setdefault(r.segment, []).append(r)
+    for seg, items in sorted(by_seg.items()):
+        lo = min(r.offset for r in items)
+        hi = max(r.offset + r.length for r in items)
+        try:
+            blob = store.get(segment_key(seg, "tar"), lo, hi - lo)
+        except KeyError:
+            raise FramesFailed(f"the frames of segment {seg} are gone (expired or deleted)",
+                               code="Frames::Expired") from None
+        for r in items:
+            img = cv2.imdecode(np.frombuffer(blob[r.offset - lo:r.offset - lo + r.length], np.uint8),
+                               cv2.IMREAD_COLOR)
+            if img is None:
+                raise VideoError(f"frame {r.time:.3f}s of segment {seg} cannot be decoded", code="Frame::Unreadable")
+            out[r.id] = img
+    return out
 
 
-def poster_name(tpl: str, scenario: str, rank: int, t: float) -> str:
-    return f"{tpl}/{scenario}/{rank:02d}_{t:08.2f}s.jpg"
+def analyse_batch(b: int, refs: list[FrameRef], store: stores.Store, templates: list[Template],
+                  scenarios: list[str], settings: Settings, detector) -> dict:
+    """M2–M12 on each frame of batch ``b``; the whole batch's analysis written once."""
+    images = read_frames(store, refs)
+    frames = []
+    for r in refs:
+        img = images[r.id]
+        fr = analyze_frame(img, detector, settings, r.time, r.id, r.after_cut, r.shot, r.active_box)
+        cands = score_crops(img, fr, scenarios, settings, templates)
+        frames.append({"ref": r.to_dict(), "frame": fr.to_dict(), "candidates": [c.to_dict() for c in cands]})
+    doc = {"ok": True, "batch": b, "scoring": scoring_digest(settings, templates, scenarios), "frames": frames}
+    stores.put_json(store, analysis_key(b), doc)
+    return doc
 
 
-class _Pool:
-    """Best candidates of one template and scenario, bounded; near-duplicates collapse as they come,
-    and each shot keeps a few, so the final choice can still reach for other shots (Q3)."""
-
-    def __init__(self, size: int, s):
-        self.size, self.s, self.items = size, s, []
-
-    def add(self, c: Candidate) -> None:
-        for i, o in enumerate(self.items):
-            if scoring.hamming(o.dhash, c.dhash) <= self.s.dup_bits:
-                if c.total > o.total:
-                    self.items[i] = c
-                return
-        self.items.append(c)
-        self.items.sort(key=lambda x: -x.total)
-        per_shot: dict = {}
-        keep = []
-        for x in self.items:                   # at most k per shot, at most ``size`` in all
-            per_shot[x.shot] = per_shot.get(x.shot, 0) + 1
-            if per_shot[x.shot] <= self.s.top_k:
-                keep.append(x)
-        self.items = keep[:self.size]
+def batch_failure(b: int, refs: list[FrameRef], error: str, message: str, store: stores.Store) -> dict:
+    """Why a batch failed, where its analysis would be (publish counts it against the tolerance)."""
+    doc = {"ok": False, "batch": b, "error": error, "message": message[:500], "frames": [r.to_dict() for r in refs]}
+    stores.put_json(store, analysis_key(b), doc)
+    return doc
 
 
-def video_id_for(path: str) -> str:
+def segment_failure(i: int, error: str, message: str, store: stores.Store) -> dict:
+    """Why a segment's extraction failed, beside where its result would be (Sample says it)."""
+    doc = {"ok": False, "segment": i, "error": error, "message": message[:500]}
+    stores.put_json(store, segment_key(i, "failed.json"), doc)
+    return doc
+
+
+def _rejections(frames: list[dict]) -> list[dict]:
+    """A frame's rejected crops, once per scenario whatever template declared it."""
+    out = []
+    for fr in frames:
+        said = set()
+        for rec in fr["candidates"]:
+            if rec.get("rejected") and rec["scenario"] not in said:
+                said.add(rec["scenario"])
+                out.append({"frame_time": round(float(rec["frame_time"]), 3), "scenario": rec["scenario"],
+                            "reason": rec["rejected"]})
+    return out
+
+
+def gather(sampling: Sampling, batch_size: int, store: stores.Store, tolerated: float):
+    """Every batch's analysis: (batches [(refs, doc)], rejections, failed frame count).
+
+    More failed frames than ``tolerated`` percent is ``Frames::TooManyFailed`` (nothing published)."""
+    done, rejected, failed, first, errors = [], [], 0, None, []
+    for b, refs in enumerate(sampling.batches(batch_size)):
+        doc = stores.get_json_or_none(store, analysis_key(b)) or \
+            {"ok": False, "error": "NoResult", "message": "the batch produced no result"}
+        if not doc.get("ok"):
+            failed += len(refs)
+            first = first or (refs[0], doc)
+            errors.append(doc)
+            rejected += [{"frame_time": round(r.time, 3),
+                          "reason": f"failed: {doc.get('error')}: {doc.get('message', '')}"[:300]} for r in refs]
+            continue
+        done.append((refs, doc))
+    total = len(sampling.frames)
+    if total and failed * 100.0 / total > tolerated:
+        ref, doc = first
+        if all(d.get("error") == "Frames::Expired" for d in errors):
+            raise FramesFailed(f"{failed} of {total} frames are gone: a job's frames expire with its work (in the "
+                               "cloud, the work bucket's lifecycle rule, WorkExpirationDays); upload the video again",
+                               code="Frames::Expired")
+        raise FramesFailed(f"{failed} of {total} frames failed (tolerated {tolerated:g} %); frame "
+                           f"{ref.time:.3f}s: {doc.get('error')}: {doc.get('message', '')}"[:1000])
+    return done, rejected, failed
+
+
+def candidates(done: list, store: stores.Store, templates: list[Template], scen: list[str], settings: Settings):
+    """The accepted crops and the rejections of every analysed frame. Batches scored for other
+    templates, scenarios or settings (a rerender) are rescored from the stored frames and analysis:
+    no model runs."""
+    digest = scoring_digest(settings, templates, scen)
+    cands, rejected = [], []
+    for refs, doc in done:
+        if doc.get("scoring") == digest:
+            recs = [f["candidates"] for f in doc["frames"]]
+        else:
+            images = read_frames(store, refs)
+            recs = [[c.to_dict() for c in score_crops(images[f["ref"]["id"]], FrameResult.from_dict(f["frame"]),
+                                                      scen, settings, templates)] for f in doc["frames"]]
+        rejected += _rejections([{"candidates": r} for r in recs])
+        cands += [Candidate.from_dict(c) for r in recs for c in r if not c.get("rejected")]
+    return cands, rejected
+
+
+def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores.Publisher, settings: Settings,
+            feedback: dict | None = None, debug: bool = False) -> dict:
+    """M12–M14: choose among the analysed crops, render the chosen posters, publish the set at once."""
+    from .render import build_manifest, encode_jpeg, poster_name, poster_record, render_poster   # Pillow: here only
+    templates = [load_template(t) for t in job.templates]
+    scen = job_scenarios(job, templates)
+    done, rejected, failed = gather(sampling, settings.run.batch_size, store, settings.run.tolerated_failure)
+    cands, scored = candidates(done, store, templates, scen, settings)
+    rejected = sorted(sampling.rejected + rejected + scored, key=lambda r: r["frame_time"])
+    refs = {f["ref"]["id"]: FrameRef.from_dict(f["ref"]) for _, doc in done for f in doc["frames"]}
+    results = {f["ref"]["id"]: f["frame"] for _, doc in done for f in doc["frames"]}
+    chosen = select(cands, templates, scen, settings, feedback)
+    video = {**sampling.video, "failed_frames": failed}
+    by_name = {t.name: t for t in templates}
+    needed = sorted({c.frame_index for picked in chosen.values() for c in picked})
+    images = read_frames(store, [refs[i] for i in needed]) if needed else {}
+    files, posters, pictures = {}, [], {}
+    meta = job.fields()
+    for (tname, sname), picked in chosen.items():
+        for rank, c in enumerate(picked, 1):
+            img = images[c.frame_index]
+            poster, placements, mapped = render_poster(img, c, by_name[tname], meta)
+            rel = poster_name(tname, sname, rank, c.frame_time)
+            files[rel] = (encode_jpeg(poster), "image/jpeg")
+            pictures[rel] = poster
+            posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link,
+                                         settings.score.max_upscale))
+            if debug:
+                from .overlay import debug_overlay
+                dbg = "debug/" + rel
+                fr = FrameResult.from_dict(results[c.frame_index])
+                files[dbg] = (encode_jpeg(debug_overlay(img, fr, c, poster, placements, mapped, settings), 85),
+                              "image/jpeg")
+                posters[-1]["debug"] = dbg
+    manifest = build_manifest(video, job, posters, rejected, settings)
+    if not posters:
+        return manifest                                   # nothing published: the destination as it was
+    from .gallery import contact_sheet, gallery_html
+    sheet = contact_sheet(manifest, pictures)
+    if sheet is not None:
+        files["contact_sheet.jpg"] = (encode_jpeg(sheet, 85), "image/jpeg")
+    files["index.html"] = (gallery_html(manifest, files=set(files)).encode("utf-8"), "text/html; charset=utf-8")
+    publisher.publish(files, manifest)
+    return manifest
+
+
+# --- on one machine --------------------------------------------------------------------------
+
+def video_id_for(path: str | os.PathLike) -> str:
     """A stable id: file name plus a short hash of size and first MiB (no full read)."""
     p = Path(path)
     h = hashlib.sha256(str(p.stat().st_size).encode())
     with open(p, "rb") as f:
         h.update(f.read(1 << 20))
-    return f"{p.stem}-{h.hexdigest()[:10]}"
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in p.stem)[:40] or "video"
+    return f"{stem}-{h.hexdigest()[:10]}"
 
 
-def run_video(path: str, out_dir: str, job: Job, settings: Settings | None = None, progress=None,
-              debug: bool = False, detector: FaceDetector | None = None, feedback: dict | None = None) -> dict:
-    """Whole video to posters on one machine. Writes posters and ``manifest.json`` under ``out_dir``.
+_WORKER: dict = {}
 
-    ``out_dir`` is checked and locked before the video is opened; output is staged inside it
-    and moved into place only when every poster is rendered, manifest last (all-or-nothing,
-    ``output.OutputDir``). When no poster passes, nothing is written and the manifest returned
-    says why.
-    """
+
+def _detector(settings: Settings):
+    from .faces import FaceDetector
+    key = json.dumps(asdict(settings.faces), default=str)
+    if key not in _WORKER:
+        _WORKER.clear()
+        _WORKER[key] = FaceDetector(settings.faces)
+    return _WORKER[key]
+
+
+def _extract_task(args):
+    source, plan_, index, root, settings = args
+    res = extract(source, plan_, index, stores.FolderStore(root), settings)
+    return index, res.to_dict()
+
+
+def _analyse_task(args):
+    b, refs, root, templates, scen, settings = args
+    store = stores.FolderStore(root)
+    try:
+        doc = analyse_batch(b, refs, store, [load_template(t) for t in templates], scen, settings, _detector(settings))
+        return b, True, len(doc["frames"])
+    except VideoError as exc:                              # a frame that cannot be read: the batch fails, typed
+        batch_failure(b, refs, exc.code, exc.message, store)
+        return b, False, 0
+
+
+def _map(fn, tasks: list, workers: int, progress=None, lo: float = 0.0, hi: float = 1.0) -> list:
+    """``fn`` over ``tasks`` in this process (one task or one worker) or a pool of processes."""
+    out = []
+    if workers <= 1 or len(tasks) <= 1:
+        for i, t in enumerate(tasks):
+            out.append(fn(t))
+            if progress:
+                progress(lo + (hi - lo) * (i + 1) / len(tasks), "")
+        return out
+    import multiprocessing as mp
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_pool_init) as pool:
+        try:
+            futures = [pool.submit(fn, t) for t in tasks]
+            for i, f in enumerate(futures):
+                out.append(f.result())
+                if progress:
+                    progress(lo + (hi - lo) * (i + 1) / len(tasks), "")
+        except BaseException:
+            for p in list(getattr(pool, "_processes", {}).values()):
+                p.terminate()
+            raise
+    return out
+
+
+def _pool_init() -> None:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)          # the parent decides; it terminates its workers
+    cv2.setNumThreads(1)
+
+
+def run_video(path: str | os.PathLike, out_dir: str | os.PathLike, job: Job, settings: Settings | None = None,
+              progress=None, debug: bool = False, feedback: dict | None = None, workers: int | None = None) -> dict:
+    """A video file to a poster set in ``out_dir`` on this machine, through the same steps as the cloud.
+
+    ``out_dir`` is checked and locked before the video is opened (``output.OutputDir``); the
+    frames and analysis are kept in it (``autoposter render`` reuses them); the set is switched in
+    atomically. When no poster passes nothing is published and the manifest returned says why."""
     from .output import OutputDir
 
     settings = settings or Settings.from_env()
     templates = [load_template(t) for t in job.templates]
     scen = job_scenarios(job, templates)
+    source = VideoSource.local(path)
+    workers = workers or settings.run.workers or os.cpu_count() or 1
     with OutputDir(out_dir) as out:
-        sampler = FrameSampler(path, settings.frames)
         job.video_id = job.video_id or video_id_for(path)
-        detector = detector or FaceDetector(settings.faces)
-        s = settings.score
-        pools: dict = {}
-        frames: dict[int, bytes] = {}
-        analyses: dict[int, FrameResult] = {}
-        rejected = []
-        analysed = 0
-        for frame in sampler:
-            analysed += 1
-            if progress:
-                progress(sampler.progress, f"frame {frame.time:6.1f}s")
-            fr = analyze_frame(frame.image, detector, settings, frame.time, frame.index, frame.after_cut, frame.shot)
-            kept = False
-            said = set()
-            for c in score_crops(frame.image, fr, scen, settings, templates):
-                if c.rejected:
-                    if c.scenario not in said:                   # once per scenario, whatever the template
-                        said.add(c.scenario)
-                        rejected.append(c.rejection())
-                    continue
-                pools.setdefault((c.template, c.scenario), _Pool(max(4 * s.top_k, 12), s)).add(c)
-                kept = True
-            if kept:
-                frames[frame.index] = cv2.imencode(".png" if debug else ".jpg", frame.image,
-                                                   [] if debug else [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
-                analyses[frame.index] = fr
-                live = {c.frame_index for p in pools.values() for c in p.items}
-                for k in [k for k in frames if k not in live]:
-                    del frames[k], analyses[k]
-        rejected = [r.to_dict() for r in sampler.rejected] + rejected
-        rejected.sort(key=lambda r: r["frame_time"])
-        candidates = [c for p in pools.values() for c in p.items]
-        chosen = select(candidates, templates, scen, settings, feedback)
-        info = sampler.info.to_dict()
-        info["path"] = os.path.basename(path)
-        info.update(sampler.read_report())
-        info["frames_sampled"] = analysed + len(sampler.rejected)     # candidates, kept or skipped
-        info["cuts"] = [round(t, 2) for t in sampler.cuts]
-        if not any(chosen.values()):
-            return build_manifest(info, job, [], rejected, settings)    # nothing written: --out as it was
-        stage = out.stage()
-        posters = []
-        meta = job.fields()
-        decoded: dict[int, np.ndarray] = {}
-        by_name = {t.name: t for t in templates}
-        for (tname, sname), cands in chosen.items():
-            for rank, c in enumerate(cands, 1):
-                if c.frame_index not in decoded:
-                    decoded[c.frame_index] = cv2.imdecode(np.frombuffer(frames[c.frame_index], np.uint8),
-                                                          cv2.IMREAD_COLOR)
-                img = decoded[c.frame_index]
-                poster, placements, mapped = render_poster(img, c, by_name[tname], meta)
-                rel = poster_name(tname, sname, rank, c.frame_time)
-                dest = stage / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                _write(dest, poster, 90)
-                posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link,
-                                             settings.score.max_upscale))
-                if debug:
-                    from .overlay import debug_overlay
-                    dbg = stage / "debug" / rel
-                    dbg.parent.mkdir(parents=True, exist_ok=True)
-                    _write(dbg, debug_overlay(img, analyses[c.frame_index], c, poster, placements, mapped,
-                                              settings), 85)
-                    posters[-1]["debug"] = "debug/" + rel
-        manifest = build_manifest(info, job, posters, rejected, settings)
-        from .gallery import contact_sheet, gallery_html, write_json
-        sheet = contact_sheet(manifest, stage)
-        if sheet is not None:
-            _write(stage / "contact_sheet.jpg", sheet, 85)
-        files = {str(f.relative_to(stage)) for f in stage.rglob("*") if f.is_file()}
-        (stage / "index.html").write_text(gallery_html(manifest, files=files), encoding="utf-8")
-        write_json(stage / "manifest.json", manifest)
-        out.publish(stage)
+        plan_ = plan_job(source, settings)
+        store = out.work(job.video_id, analysis_digest(settings))
+        stores.put_json(store, "plan.json", plan_.to_dict())
+        if progress:
+            progress(0.0, f"{len(plan_.segments)} segment(s)")
+        done = _map(_extract_task, [(source, plan_, s.index, store.root, settings) for s in plan_.segments],
+                    workers, progress, 0.0, 0.5)
+        results = [SegmentResult.from_dict(d) for _, d in sorted(done, key=lambda x: x[0])]
+        smp = sample_job(plan_, store, settings, results)
+        batches = smp.batches(settings.run.batch_size)
+        _map(_analyse_task, [(b, refs, store.root, list(job.templates), scen, settings)
+                             for b, refs in enumerate(batches)], workers, progress, 0.5, 0.95)
+        manifest = publish(job, smp, store, out.publisher(), settings, feedback, debug)
+        if manifest["posters"]:
+            out.keep_work()
+        if progress:
+            progress(1.0, "published")
     return manifest
 
 
-def _write(path: Path, img: np.ndarray, quality: int) -> None:
-    """A JPEG, or an ``OSError`` (a full disk must not pass silently as a missing poster)."""
-    ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise OSError(f"cannot encode {path.name}")
-    path.write_bytes(data.tobytes())
+def candidate_frames(path: str | os.PathLike, settings: Settings | None = None):
+    """The frames ``run_video`` would analyse, with their pixels: [(FrameRef, image)] in time order —
+    the same plan, segments and sampling, kept in a temporary folder (benchmarks, tools, tests)."""
+    import tempfile
+
+    settings = settings or Settings.from_env()
+    source = VideoSource.local(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = stores.FolderStore(tmp)
+        plan_ = plan_job(source, settings)
+        results = [extract(source, plan_, s.index, store, settings) for s in plan_.segments]
+        smp = sample_job(plan_, store, settings, results)
+        images = read_frames(store, smp.frames)
+        return [(r, images[r.id]) for r in smp.frames], smp

@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from .activearea import BarSettings
 from .cropping import CropSettings
 from .errors import SettingsError
 from .faces import FaceSettings
@@ -20,8 +21,20 @@ from .scoring import ScoreSettings
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """How a job's work is divided: the same numbers on this machine and in the cloud (Q9)."""
+
+    batch_size: int = 30              # frames per analysis batch (a Map item in the cloud)
+    tolerated_failure: float = 20.0   # % of frames whose analysis may fail before nothing is published
+    segment_seconds: float = 0.0      # s of video per extraction segment; 0 = sized by frames.worker_seconds
+    workers: int = 0                  # processes on this machine (0 = one per core); the cloud ignores it
+
+
+@dataclass(frozen=True)
 class Settings:
     frames: FrameSettings = field(default_factory=FrameSettings)
+    bars: BarSettings = field(default_factory=BarSettings)
+    run: RunSettings = field(default_factory=RunSettings)
     faces: FaceSettings = field(default_factory=FaceSettings)
     saliency: SaliencySettings = field(default_factory=SaliencySettings)
     crop: CropSettings = field(default_factory=CropSettings)
@@ -53,15 +66,7 @@ class Settings:
             if dotted in CHOICES and value not in CHOICES[dotted]:
                 raise SettingsError(f"{env_name}={value!r} is not one of {', '.join(CHOICES[dotted])}",
                                     code="Settings::Invalid")
-            lo, hi = RANGES.get(dotted, (None, None))
-            vals = value if isinstance(value, tuple) else (value,)
-            for v in vals:
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    continue
-                if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi) \
-                        or (dotted in EXCLUSIVE_LOW and v <= lo):
-                    low = "(" if dotted in EXCLUSIVE_LOW else "["
-                    raise SettingsError(f"{env_name}={v!r} is outside {low}{lo}, {hi}]", code="Settings::Invalid")
+            check_range(env_name, value, RANGES.get(dotted, (None, None)), dotted in EXCLUSIVE_LOW)
 
     def table(self) -> list[tuple[str, str, object]]:
         rows = []
@@ -74,6 +79,29 @@ class Settings:
 
 
 CHOICES = {"saliency.model": ("classical", "u2netp")}
+
+
+def check_range(name: str, value, bounds: tuple, exclusive_low: bool = False) -> None:
+    """A number (or each number of a tuple) finite and inside ``bounds``, else ``Settings::Invalid``."""
+    lo, hi = bounds
+    for v in value if isinstance(value, tuple) else (value,):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi) \
+                or (exclusive_low and v <= lo):
+            low = "(" if exclusive_low else "["
+            raise SettingsError(f"{name}={v!r} is outside {low}{lo}, {hi}]", code="Settings::Invalid")
+
+
+def env_value(env, name: str, default, bounds: tuple = (None, None)):
+    """One environment variable of ``default``'s type, in ``bounds``: the parser every setting of the
+    core and the cloud goes through (``Settings::Invalid`` naming the variable otherwise)."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = _convert(raw, default, name)
+    check_range(name, value, bounds)
+    return value
 
 
 def _convert(raw, default, key: str):
@@ -114,6 +142,12 @@ RANGES = {
     "score.measure_weights": (0, 1), "score.expression_model_weight": (0, 1), "score.quality_weight": (0, 1), "score.moment_gap": (0, 3600), "score.max_upscale": (1, 100), "score.upscale_penalty": (0, 1),
     "score.cut_penalty": (0, 1), "score.cover_penalty": (0, 1), "score.text_cover": (0, 1), "score.text_penalty": (0, 1),
     "crop.whole": (0.5, 1), "crop.outside": (0, 0.5), "crop.person_share": (0, 1), "crop.layer_cover": (0, 1), "crop.face_margin": (0, 1),
-    "frames.partial_share": (0, 1),
+    "frames.partial_share": (0, 1), "frames.oversample": (1, 10), "frames.worker_seconds": (1, 800),
+    "frames.decode_cost": (0, 100), "frames.min_segment": (1, 3600), "frames.max_segment": (1, 86400),
+    "frames.max_segments": (1, 10000),
+    "bars.level": (0, 255), "bars.flat": (0, 255), "bars.min_bar": (0, 0.5), "bars.max_bar": (0, 0.5),
+    "bars.symmetry": (0, 0.5), "bars.dark_shot": (0, 255), "bars.margin": (0, 0.1),
+    "run.batch_size": (1, 200), "run.tolerated_failure": (0, 100), "run.segment_seconds": (0, 86400),
+    "run.workers": (0, 256),
 }
 EXCLUSIVE_LOW = {"frames.rate", "frames.probe_rate", "score.sharpness_half"}

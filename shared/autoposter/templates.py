@@ -1,9 +1,8 @@
 """M8–M9: templates — declarative JSON files validated against a JSON schema.
 
-``schema/template.schema.json`` is the one source of truth: the loader walks it
-with a small validator (the subset of JSON Schema the file uses), so editors can
-use the same schema, and every error names the file, the field and what was
-expected, e.g. ``Template::FieldMissing: t.json: layers[2].region is missing
+``schema/template.schema.json`` is the one source of truth: jsonschema validates
+against it (every keyword honoured, unknown fields refused), so editors can use the
+same schema, and every error names the file, the field and what was expected, e.g. ``Template::FieldMissing: t.json: layers[2].region is missing
 (expected [x, y, w, h] as fractions of the canvas, each in 0..1)``.
 """
 from __future__ import annotations
@@ -29,8 +28,19 @@ def schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text())
 
 
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool,
-          "number": (int, float), "integer": int}
+def _part(key) -> str:
+    """A key as a path shows it: plain when it is an identifier, else quoted and cut (a user's key may hold
+    newlines or anything else; an error message stays one line)."""
+    key = str(key)
+    return key if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$-]{0,40}", key) else json.dumps(key[:40])
+
+
+def _where(path) -> str:
+    """``layers[2].region`` from jsonschema's path deque."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{_part(part)}" if out else _part(part))
+    return out
 
 
 def _expected(node: dict) -> str:
@@ -41,72 +51,63 @@ def _expected(node: dict) -> str:
     return f"a {node.get('type', 'value')}"
 
 
-def _resolve(node: dict, root: dict) -> dict:
-    """Follow a local ``$ref`` (``#/$defs/name``)."""
-    if "$ref" not in node:
-        return node
-    target = root
-    for part in node["$ref"].split("/")[1:]:
-        target = target[part]
-    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+@functools.lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator.check_schema(schema())
+    return Draft202012Validator(schema())
 
 
-def _validate(value, node: dict, where: str, root: dict, errors: list) -> None:
-    node = _resolve(node, root)
-    t = node.get("type")
-    if t:
-        ok = isinstance(value, _TYPES[t]) and not (t in ("number", "integer") and isinstance(value, bool))
-        if not ok:
-            errors.append(("Template::FieldInvalid", where, f"is {json.dumps(value)[:40]}", _expected(node)))
-            return
-    if "enum" in node and value not in node["enum"]:
-        errors.append(("Template::FieldInvalid", where, f"is {json.dumps(value)[:40]}", _expected(node)))
-    if isinstance(value, str):
-        if len(value) < node.get("minLength", 0):
-            errors.append(("Template::FieldInvalid", where, "is empty", _expected(node)))
-        if len(value) > node.get("maxLength", 1 << 30):
-            errors.append(("Template::FieldInvalid", where, f"has {len(value)} characters",
-                           f"at most {node['maxLength']}"))
-        if "pattern" in node and not re.search(node["pattern"], value):
-            errors.append(("Template::FieldInvalid", where, f"is {json.dumps(value)[:40]}", _expected(node)))
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in node and value < node["minimum"] or "maximum" in node and value > node["maximum"] \
-                or "exclusiveMinimum" in node and value <= node["exclusiveMinimum"]:
-            errors.append(("Template::FieldInvalid", where, f"is {value}", _expected(node)))
-    if isinstance(value, list):
-        if len(value) < node.get("minItems", 0) or len(value) > node.get("maxItems", 1 << 30):
-            errors.append(("Template::FieldInvalid", where, f"has {len(value)} items", _expected(node)))
-            return
-        for i, item in enumerate(value):
-            if "items" in node:
-                _validate(item, node["items"], f"{where}[{i}]", root, errors)
-    if isinstance(value, dict):
-        props = node.get("properties", {})
-        for key in node.get("required", []):
-            if key not in value:
-                sub = _resolve(props.get(key, {}), root)
-                errors.append(("Template::FieldMissing", f"{where}.{key}".lstrip("."), "is missing",
-                               _expected(sub)))
-        if not (node.get("minProperties", 0) <= len(value) <= node.get("maxProperties", 1 << 30)):
-            errors.append(("Template::FieldInvalid", where, f"has {len(value)} keys", _expected(node)))
-        extra = node.get("additionalProperties", True)
-        for key, v in value.items():
-            path = f"{where}.{key}".lstrip(".")
-            if key in props:
-                _validate(v, props[key], path, root, errors)
-            elif extra is False:
-                errors.append(("Template::FieldUnknown", path, "is not a known field",
-                               "one of " + ", ".join(sorted(props))))
-            elif isinstance(extra, dict):
-                _validate(v, extra, path, root, errors)
+def _ref(node: dict) -> dict:
+    """A local ``$ref`` (``#/$defs/name``) resolved."""
+    while isinstance(node, dict) and "$ref" in node:
+        target = schema()
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _described(err) -> dict:
+    """The deepest schema node on the error's way that says what it expects (a description)."""
+    node, best = schema(), {}
+    for part in list(err.absolute_schema_path)[:-1]:
+        node = _ref(node)
+        node = node[part] if isinstance(node, (dict, list)) else {}
+        if isinstance(node, dict) and "description" in _ref(node):
+            best = _ref(node)
+    return best or (err.schema if isinstance(err.schema, dict) else {})
+
+
+def _problem(err) -> tuple[str, str, str, str]:
+    """(code, field path, what is wrong, what was expected) for one jsonschema error."""
+    where = _where(err.absolute_path)
+    node = err.schema if isinstance(err.schema, dict) else {}
+    if err.validator == "required":
+        key = err.message.split("'")[1] if "'" in err.message else "?"
+        return "Template::FieldMissing", f"{where}.{_part(key)}".lstrip("."), "is missing", \
+            _expected(_ref(node.get("properties", {}).get(key, {})))
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = set(node.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in known)
+        key = extra[0] if extra else "?"
+        return ("Template::FieldUnknown", f"{where}.{_part(key)}".lstrip("."), "is not a known field",
+                "one of " + ", ".join(sorted(known)) if known else "no other field")
+    value = json.dumps(err.instance, ensure_ascii=False)
+    what = f"is {value[:40]}" if err.validator not in ("minItems", "maxItems", "minProperties", "maxProperties") \
+        else f"has {len(err.instance)} {'items' if isinstance(err.instance, list) else 'keys'}"
+    return "Template::FieldInvalid", where, what, _expected(_described(err))
 
 
 def validate(doc, source: str = "template") -> None:
-    """Raise ``TemplateError`` naming the first problem; does nothing on a valid document."""
-    errors: list = []
-    _validate(doc, schema(), "", schema(), errors)
+    """Raise ``TemplateError`` naming the first problem (by field path); nothing on a valid document.
+
+    jsonschema applies every keyword of ``schema/template.schema.json``; every object in it sets
+    ``additionalProperties: false``, so an unknown or misspelt field is refused with its path."""
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if errors:
-        code, where, what, expected = errors[0]
+        code, where, what, expected = _problem(errors[0])
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise TemplateError(f"{source}: {where or 'document'} {what} (expected {expected}){more}", code=code)
 
@@ -176,6 +177,14 @@ class Template:
             out.append((b.x / sc.width, b.y / sc.height, b.w / sc.width, b.h / sc.height))
         return out
 
+    @property
+    def digest(self) -> str:
+        """What scored crops depend on (name, scenarios, where fixed layers sit): a stored analysis is
+        rescored for a template only when this differs."""
+        import hashlib
+        parts = [self.name, list(self.scenarios), {sc: self.fixed_fractions(sc) for sc in self.scenarios}]
+        return hashlib.sha256(json.dumps(parts, default=float).encode()).hexdigest()[:12]
+
     def font_path(self, layer: Layer) -> Path:
         f = layer.style.get("font", "latin")
         return FONTS[f] if f in FONTS else (self.folder / f).resolve()
@@ -185,8 +194,15 @@ def _semantic_checks(doc: dict, folder: Path, src: str) -> None:
     def fail(where, msg, code="Template::FieldInvalid"):
         raise TemplateError(f"{src}: {where} {msg}", code=code)
 
+    # JSON Schema patterns are searched, and "$" also matches before a final newline: identifiers and
+    # colours are matched whole here ("mine\n" would make a folder with a newline in its name)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", doc["name"]):
+        fail("name", f"is {json.dumps(doc['name'])[:40]} (expected a lower-case identifier such as \"streaming\")")
     names = set()
     for i, ly in enumerate(doc["layers"]):
+        color = ly.get("style", {}).get("color")
+        if color is not None and not re.fullmatch(r"auto|#[0-9a-fA-F]{6}", color):
+            fail(f"layers[{i}].style.color", f"is {json.dumps(color)[:40]} (expected \"auto\" or \"#rrggbb\")")
         where = f"layers[{i}]"
         if ly["name"] in names:
             fail(f"{where}.name", f"repeats {ly['name']!r} (expected a name unique in the template)")

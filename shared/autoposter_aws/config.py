@@ -1,27 +1,21 @@
 """Settings of the serverless application, from environment variables (set by template.yaml).
 
-Every variable has a documented default (README, "Function settings"); a bad value is a
-``Settings::Invalid`` error naming the variable.
+Only what the cloud adds lives here (bucket names, the state machine, the door's limits, where
+events go); the method's settings — including the batch size and the tolerated failure share,
+which the command line uses too — are ``autoposter.settings.Settings``. Both are read by the one
+parser in ``autoposter.settings`` (``env_value``): a bad value is ``Settings::Invalid`` naming
+the variable. Every variable and its default is in the README ("Function settings").
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-from autoposter.errors import SettingsError
+from autoposter.settings import env_value
 
 
-def _num(env, name: str, default, kind=int, lo=None, hi=None):
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        v = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}", code="Settings::Invalid") from None
-    if v != v or (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise SettingsError(f"{name}={raw!r} is out of range [{lo}, {hi}]", code="Settings::Invalid")
-    return v
+def _split(v: str) -> tuple:
+    return tuple(x.strip() for x in v.split(",") if x.strip())
 
 
 @dataclass(frozen=True)
@@ -33,27 +27,28 @@ class Config:
     templates: tuple            # TEMPLATES, comma-separated (default "streaming")
     scenarios: tuple | None     # SCENARIOS, comma-separated (default: the templates' own)
     link_base: str              # LINK_BASE: link = LINK_BASE + key, unless the object has x-amz-meta-link
-    batch_size: int             # BATCH_SIZE: frames per Map item (default 30; 1 works)
-    tolerated_failure: float    # TOLERATED_FAILURE_PERCENT of frames that may fail (default 20)
-    max_upload_bytes: int       # MAX_UPLOAD_BYTES: larger uploads are refused before download (4 GiB)
-    max_video_seconds: float    # MAX_VIDEO_SECONDS: longer videos are refused before decoding (5400)
-    fault_inject: str           # FAULT_INJECT: test hook, "" (off), "all" or batch numbers "0,3"
+    max_upload_bytes: int       # MAX_UPLOAD_BYTES: larger uploads are refused from their HeadObject
+    max_video_seconds: float    # MAX_VIDEO_SECONDS: longer videos are refused from their header
+    cdn_base_url: str           # CDN_BASE_URL: https://<distribution>/ (URLs in events and status)
+    event_bus: str              # EVENT_BUS: where completion events go ("" = none)
+    max_attempts: int           # MAX_ATTEMPTS: re-uploads of a failed job that start a new attempt
+    map_concurrency: int        # MAP_CONCURRENCY: children each Distributed Map runs at once
 
     @classmethod
     def from_env(cls, env=None) -> "Config":
         e = os.environ if env is None else env
-        split = lambda v: tuple(x.strip() for x in v.split(",") if x.strip())  # noqa: E731
         return cls(
             input_bucket=e.get("INPUT_BUCKET", ""),
             work_bucket=e.get("WORK_BUCKET", ""),
             cdn_bucket=e.get("CDN_BUCKET", ""),
             state_machine_arn=e.get("STATE_MACHINE_ARN", ""),
-            templates=split(e.get("TEMPLATES", "streaming")) or ("streaming",),
-            scenarios=split(e.get("SCENARIOS", "")) or None,
+            templates=_split(e.get("TEMPLATES", "streaming")) or ("streaming",),
+            scenarios=_split(e.get("SCENARIOS", "")) or None,
             link_base=e.get("LINK_BASE", "https://example.com/videos/"),
-            batch_size=_num(e, "BATCH_SIZE", 30, int, 1, 200),
-            tolerated_failure=_num(e, "TOLERATED_FAILURE_PERCENT", 20.0, float, 0, 100),
-            max_upload_bytes=_num(e, "MAX_UPLOAD_BYTES", 4 << 30, int, 1),
-            max_video_seconds=_num(e, "MAX_VIDEO_SECONDS", 5400.0, float, 1),
-            fault_inject=e.get("FAULT_INJECT", ""),
+            max_upload_bytes=env_value(e, "MAX_UPLOAD_BYTES", 5 << 40, (1, 5 << 40)),
+            max_video_seconds=env_value(e, "MAX_VIDEO_SECONDS", 4 * 3600.0, (1, 48 * 3600.0)),
+            cdn_base_url=e.get("CDN_BASE_URL", ""),
+            event_bus=e.get("EVENT_BUS", ""),
+            max_attempts=env_value(e, "MAX_ATTEMPTS", 20, (1, 1000)),
+            map_concurrency=env_value(e, "MAP_CONCURRENCY", 40, (1, 10000)),
         )

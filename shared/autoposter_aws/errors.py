@@ -2,8 +2,8 @@
 
 Lambda reports an unhandled exception's class name as ``errorType``; Step Functions uses
 it as the error name. So the class names below are the contract with
-``statemachine/build.py``: only ``S3Transient`` (throttling, 5xx, timeouts, dropped
-connections) is retried; ``S3AccessDenied``, ``S3NotFound`` and the core's typed errors are
+``statemachine/build.py``: only ``S3Transient`` and ``ServiceTransient`` (throttling, 5xx,
+timeouts, dropped connections) are retried; ``S3AccessDenied``, ``S3NotFound`` and the core's typed errors are
 not — retrying them cannot help.
 """
 from __future__ import annotations
@@ -31,11 +31,7 @@ class S3NotFound(AutoposterError):
     code = "S3::NotFound"
 
 
-class FramesFailed(AutoposterError):
-    """More frames failed than the job tolerates: nothing is published."""
+class ServiceTransient(AutoposterError):
+    """Another AWS service (EventBridge) throttled or failed for a moment: worth retrying."""
 
-    code = "Frames::TooManyFailed"
-
-
-class InjectedFault(Exception):
-    """Raised by the analysis step when the FAULT_INJECT test hook names the batch."""
+    code = "Service::Transient"

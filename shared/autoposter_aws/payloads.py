@@ -1,22 +1,28 @@
-"""The contract between the states: what extraction starts, what each Map item carries.
+"""The contract between the states: what the planner starts, what each Map item carries.
 
 One dataclass per payload, parsed where it arrives: a payload that does not match is
 ``Payload::Invalid`` — typed, so the state machine does not retry it (retrying cannot mend a
 malformed input). ``events/*.json`` are instances of these, made by scripts/make_events.py.
+The frames themselves never travel: items name where they are (a segment's pack, a byte range).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from autoposter.errors import AutoposterError
+from autoposter.frames import Plan, Segment
+from autoposter.video import VideoHeader
+from autoposter.sampling import FrameRef
 
 
 class PayloadInvalid(AutoposterError):
     code = "Payload::Invalid"
 
 
-def _get(d: dict, key: str, kind, where: str):
+def _get(d: dict, key: str, kind, where: str, default=...):
     if not isinstance(d, dict) or key not in d:
+        if default is not ...:
+            return default
         raise PayloadInvalid(f"{where}: {key} is missing")
     v = d[key]
     if kind is float and isinstance(v, int) and not isinstance(v, bool):
@@ -26,78 +32,151 @@ def _get(d: dict, key: str, kind, where: str):
     return v
 
 
-@dataclass(frozen=True)
-class FrameRef:
-    """One candidate frame of a batch: its index in the video, time, shot, and whether it follows a cut."""
+def _parse(where: str, fn, value):
+    try:
+        return fn(value)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise PayloadInvalid(f"{where}: {type(exc).__name__}: {exc}"[:300]) from None
 
-    index: int
-    time: float
-    after_cut: bool = False
-    shot: int = 0
+
+@dataclass(frozen=True)
+class Source:
+    """The upload: bucket, key and the version read (a re-upload mid-job never mixes two files)."""
+
+    bucket: str
+    key: str
+    etag: str = ""
+    version_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"bucket": self.bucket, "key": self.key, "etag": self.etag, "version_id": self.version_id}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FrameRef":
-        return cls(_get(d, "index", int, "frame"), _get(d, "time", float, "frame"),
-                   bool(d.get("after_cut", False)), int(d.get("shot", 0)))
+    def from_dict(cls, d: dict) -> "Source":
+        return cls(_get(d, "bucket", str, "source"), _get(d, "key", str, "source"),
+                   _get(d, "etag", str, "source", ""), d.get("version_id") if isinstance(d, dict) else None)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """What every state of one job knows: its id, where its work lives, what it renders."""
+
+    job_id: str
+    work_bucket: str
+    store: str                    # prefix of the job's work in the work bucket (jobs/<job>/<settings>/)
+    templates: tuple
+    scenarios: tuple
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "input") -> "JobRef":
+        return cls(_get(d, "job_id", str, where), _get(d, "work_bucket", str, where), _get(d, "store", str, where),
+                   tuple(_get(d, "templates", list, where)), tuple(_get(d, "scenarios", list, where)))
+
+    def to_dict(self) -> dict:
+        return {"job_id": self.job_id, "work_bucket": self.work_bucket, "store": self.store,
+                "templates": list(self.templates), "scenarios": list(self.scenarios)}
+
+
+@dataclass(frozen=True)
+class ExecutionInput:
+    """What the planner starts an execution with. Long videos carry ``plan`` (the Extract map runs
+    over its segments); short ones were sampled by the planner and carry ``sampling`` already."""
+
+    ref: JobRef
+    source: Source
+    job: dict                     # Job.to_dict()
+    cdn_prefix: str               # videos/<key>/ — where this upload's posters and status live
+    tolerated_failure: float      # the Maps' ToleratedFailurePercentage and publish's, one number
+    concurrency: int = 40         # children each Map runs at once (MapConcurrency)
+    plan: dict | None = None
+    sampling: dict | None = None  # {"batches": [{"batch", "frames"}], "frames": n}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExecutionInput":
+        plan = d.get("plan")
+        if plan is not None:
+            _parse("input.plan", Plan.from_dict, plan)
+        smp = d.get("sampling")
+        if smp is not None:
+            _parse("input.sampling", lambda s: [Batch.from_dict(b) for b in s["batches"]], smp)
+        return cls(JobRef.from_dict(d), Source.from_dict(_get(d, "source", dict, "input")),
+                   _get(d, "job", dict, "input"), _get(d, "cdn_prefix", str, "input"),
+                   _get(d, "tolerated_failure", float, "input"), _get(d, "concurrency", int, "input", 40), plan, smp)
+
+    def to_dict(self) -> dict:
+        out = {**self.ref.to_dict(), "source": self.source.to_dict(), "job": self.job, "cdn_prefix": self.cdn_prefix,
+               "tolerated_failure": self.tolerated_failure, "concurrency": self.concurrency}
+        if self.plan is not None:
+            out["plan"] = self.plan
+        if self.sampling is not None:
+            out["sampling"] = self.sampling
+        return out
+
+
+@dataclass(frozen=True)
+class SegmentItem:
+    """What the Extract map hands ``extract_segment``: the job, the upload, the plan's grid, one segment."""
+
+    ref: JobRef
+    source: Source
+    plan: Plan                    # the header and grid, holding just this item's segment
+    segment: int
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SegmentItem":
+        seg = _parse("item.segment", Segment.from_dict, _get(d, "segment", dict, "item"))
+        plan = _parse("item", lambda x: Plan(VideoHeader.from_dict(x["header"]), float(x["rate"]),
+                                             float(x["probe_rate"]), (seg,)), d)
+        if seg.index < 0:
+            raise PayloadInvalid(f"item.segment: index {seg.index} is not a segment")
+        return cls(JobRef.from_dict(d, "item"), Source.from_dict(_get(d, "source", dict, "item")), plan, seg.index)
 
 
 @dataclass(frozen=True)
 class Batch:
-    """A Map item's frames: ``key`` is the tar of their JPEGs in the work bucket."""
-
     batch: int
-    key: str
-    frames: tuple = ()
+    frames: tuple
 
     @classmethod
     def from_dict(cls, d: dict) -> "Batch":
-        return cls(_get(d, "batch", int, "batch"), _get(d, "key", str, "batch"),
-                   tuple(FrameRef.from_dict(f) for f in _get(d, "frames", list, "batch")))
+        return cls(_get(d, "batch", int, "batch"),
+                   tuple(_parse("batch.frames", FrameRef.from_dict, f) for f in _get(d, "frames", list, "batch")))
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"frames": [asdict(f) for f in self.frames]}
+        return {"batch": self.batch, "frames": [f.to_dict() for f in self.frames]}
 
 
 @dataclass(frozen=True)
 class MapItem:
-    """What the Distributed Map hands ``analyse`` (and, with ``error``, ``batch_failed``)."""
+    """What the Analyse map hands ``analyse`` (and, with ``error``, ``batch_failed``)."""
 
-    job_id: str
-    work_bucket: str
-    scenarios: tuple
-    templates: tuple
+    ref: JobRef
     batch: Batch
     error: dict = field(default_factory=dict)     # the Catch's {"Error", "Cause"}
 
     @classmethod
     def from_dict(cls, d: dict) -> "MapItem":
-        return cls(_get(d, "job_id", str, "item"), _get(d, "work_bucket", str, "item"),
-                   tuple(_get(d, "scenarios", list, "item")), tuple(_get(d, "templates", list, "item")),
-                   Batch.from_dict(_get(d, "batch", dict, "item")), dict(d.get("error") or {}))
+        return cls(JobRef.from_dict(d, "item"), Batch.from_dict(_get(d, "batch", dict, "item")),
+                   dict(d.get("error") or {}))
 
 
 @dataclass(frozen=True)
-class ExecutionInput:
-    """What ``extract_frames`` starts the execution with; the Map reads ``batches``, publish all of it."""
+class Rerender:
+    """A person's console input: render a finished job again from its stored analysis — other
+    templates, title, tagline, link, scenarios or top k — without extracting or analysing."""
 
     job_id: str
-    work_bucket: str
-    scenarios: tuple
-    templates: tuple
-    batches: tuple
-    job: dict                     # {"job": Job.to_dict(), "video": facts, "rejected": sampling rejections}
+    changes: dict
+
+    FIELDS = ("templates", "scenarios", "title", "tagline", "link", "top_k", "meta", "languages", "overrides",
+              "variants")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ExecutionInput":
-        job = _get(d, "job", dict, "input")
-        for k in ("job", "video", "rejected"):
-            _get(job, k, (dict, list), "input.job")
-        return cls(_get(d, "job_id", str, "input"), _get(d, "work_bucket", str, "input"),
-                   tuple(_get(d, "scenarios", list, "input")), tuple(_get(d, "templates", list, "input")),
-                   tuple(Batch.from_dict(b) for b in _get(d, "batches", list, "input")), job)
-
-    def to_dict(self) -> dict:
-        return {"job_id": self.job_id, "work_bucket": self.work_bucket, "scenarios": list(self.scenarios),
-                "templates": list(self.templates), "batches": [b.to_dict() for b in self.batches],
-                "batch_count": len(self.batches), "frames": sum(len(b.frames) for b in self.batches),
-                "job": self.job}
+    def from_dict(cls, d: dict) -> "Rerender":
+        r = _get(d, "rerender", dict, "input")
+        job = _get(r, "job", str, "rerender")
+        unknown = set(r) - {"job", *cls.FIELDS}
+        if unknown:
+            raise PayloadInvalid(f"rerender: unknown field(s) {', '.join(sorted(unknown))} (expected job and any of "
+                                 f"{', '.join(cls.FIELDS)})")
+        return cls(job, {k: v for k, v in r.items() if k != "job"})

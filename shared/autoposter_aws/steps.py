@@ -1,46 +1,52 @@
-"""What each Lambda function does, as plain functions over S3 keys (handlers only parse and call).
+"""Each Lambda function's work: the core's steps (``autoposter.pipeline``) with S3 behind them.
 
-    extract_frames  upload → frame batches → one execution per (bucket, key, ETag), the job in its input
-    analyse         one batch: each frame decoded once; faces, saliency, crops, scores (M2–M12)
-    batch_failed    the Map's Catch: records why a batch failed
-    publish         choose (M12, M13), render only the chosen posters (M8, M9), publish (M14)
+    start            S3 upload → checks, the plan; short videos sampled here; one execution per job attempt
+    extract_segment  the Extract map's item: one segment of the timeline, read through a presigned URL
+    sample           shots, bars and the frame budget across the segments → the Analyse map's items
+    analyse          the Analyse map's item: one batch of frames (M2–M12)
+    batch_failed     the Analyse map's Catch: why a batch failed
+    publish          choose, render, publish (M12–M14); also a console rerender of a finished job
+    job_failed       the execution's Catch: a typed failure, findable at the upload's CDN path
 
-Where objects live is ``keys.py``'s business; how S3 is reached is ``storage.py``'s.
+Handlers only parse and call these. Where objects live is ``keys.py``'s business; how S3 is
+reached is ``storage.py``'s; events are ``notify.py``'s.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from email.header import decode_header, make_header
 from pathlib import PurePosixPath
 from urllib.parse import quote, unquote
 
-import cv2
-import numpy as np
 from botocore.exceptions import ClientError
 
-from autoposter.analysis import Candidate, Job, analyze_frame, job_scenarios, score_crops, select
-from autoposter.errors import SettingsError, VideoError
-from autoposter.inputs import check_link, check_text
-from autoposter.frames import FrameSampler, not_a_video, probe_duration
+from autoposter import pipeline
+from autoposter.analysis import Job, job_scenarios
+from autoposter.errors import AutoposterError, FramesFailed, SettingsError, VideoError
+from autoposter.frames import Plan, SegmentResult
+from autoposter.inputs import check_feedback, check_link, check_text
+from autoposter.sampling import Sampling
 from autoposter.settings import Settings
+from autoposter.stores import get_json_or_none
 from autoposter.templates import load as load_template
+from autoposter.video import VideoSource, not_a_video
 
-from . import framepack, keys, storage
+from . import keys, notify, storage
 from .config import Config
-from .errors import FramesFailed, InjectedFault, S3NotFound
-from .payloads import Batch, ExecutionInput, FrameRef, MapItem
+from .errors import S3AccessDenied, S3NotFound
+from .payloads import Batch, ExecutionInput, JobRef, MapItem, PayloadInvalid, Rerender, SegmentItem, Source
 
-JPEG = [cv2.IMWRITE_JPEG_QUALITY, 92]
+RETRYABLE_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
-def job_id_for(bucket: str, key: str, etag: str) -> str:
-    """Execution name: readable stem + hash of bucket, key and ETag (≤ 80 chars, [A-Za-z0-9_-])."""
-    digest = hashlib.sha256(f"{bucket}/{key}/{etag.strip(chr(34))}".encode()).hexdigest()[:16]
+def job_id_for(bucket: str, key: str, etag: str, meta: dict | None = None) -> str:
+    """A job: the object, its content and its metadata (a new title is a new job). A readable stem
+    and a hash: ≤ 57 characters of [A-Za-z0-9_-]; attempts add ``-N`` (execution names ≤ 80)."""
+    meta_part = json.dumps(sorted((meta or {}).items()), ensure_ascii=False)
+    digest = hashlib.sha256(f"{bucket}/{key}/{etag.strip(chr(34))}/{meta_part}".encode()).hexdigest()[:16]
     stem = unicodedata.normalize("NFKD", PurePosixPath(key).stem).encode("ascii", "ignore").decode()
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:40] or "video"
     return f"{stem}-{digest}"
@@ -60,233 +66,327 @@ def decode_meta(value: str) -> str:
         return value
 
 
-# --- extract_frames ----------------------------------------------------------------------
-
 def execution_arn(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
 
 
-def extract(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn=None) -> dict:
-    """S1–S2: stream the upload to /tmp, write frame batches, start one execution whose input
-    carries the job; a repeated event finds that execution and does nothing."""
-    job_id = job_id_for(bucket, key, etag)
-    sfn = sfn or storage.client("stepfunctions")
-    arn = execution_arn(cfg.state_machine_arn, job_id)
-    try:
-        sfn.describe_execution(executionArn=arn)
-        return {"status": "duplicate", "job_id": job_id, "execution_arn": arn}
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ExecutionDoesNotExist":
+def _store(ref: JobRef) -> storage.S3Store:
+    return storage.S3Store(ref.work_bucket, ref.store)
+
+
+def _source(src: Source) -> VideoSource:
+    return VideoSource(storage.presigned_get(src.bucket, src.key, src.version_id), src.key)
+
+
+def _named(exc: VideoError, src: Source, location: str) -> Exception:
+    """An error that names the upload, never a presigned URL (it holds a signature). When OpenCV could not
+    open the URL, S3 is asked why: a denied or vanished object is said as such, not as a bad video."""
+    if exc.code == "Video::Unreadable" and location.startswith("http"):
+        try:
+            storage.get_range(src.bucket, src.key, 0, 0)
+        except S3NotFound:
+            return VideoError(f"{src.key}: the object is gone (deleted or overwritten before it was read)",
+                              code="Video::NotFound")
+        except S3AccessDenied as denied:
+            return denied
+    return VideoError(exc.message.replace(location, src.key), code=exc.code)
+
+
+# --- start: the bucket's door --------------------------------------------------------------------
+
+def _attempt(sfn, cfg: Config, job_id: str) -> tuple[str | None, dict]:
+    """The next attempt's execution name, or None with the execution that makes this event a duplicate
+    (running or succeeded). A failed, timed-out or aborted job starts a new attempt."""
+    for n in range(1, cfg.max_attempts + 1):
+        name = f"{job_id}-{n}"
+        try:
+            d = sfn.describe_execution(executionArn=execution_arn(cfg.state_machine_arn, name))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return name, {}
             raise
-    try:
-        doc = _extract_frames(bucket, key, etag, job_id, cfg, settings)
-    except VideoError as exc:
-        storage.put_json(cfg.work_bucket, keys.error(job_id),
-                         {"bucket": bucket, "key": key, "etag": etag, **exc.to_dict()})
-        return {"status": "rejected", "job_id": job_id, "key": key, **exc.to_dict()}
-    return _start(job_id, doc, cfg, sfn)
+        if d["status"] not in RETRYABLE_STATUSES:
+            return None, d
+    return None, {"status": "TOO_MANY_ATTEMPTS", "executionArn": ""}
 
 
-def _refuse(message: str, code: str, key: str):
-    raise VideoError(f"{key}: {message}", code=code)
+def _metadata(head: dict) -> dict:
+    return {k.lower(): decode_meta(v) for k, v in head.get("Metadata", {}).items()}
 
 
-def _extract_frames(bucket, key, etag, job_id, cfg: Config, settings: Settings) -> dict:
+def start(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn=None) -> dict:
+    """S1–S2 and S12: check the upload from its HeadObject and first bytes, plan it from its header
+    (read through a presigned URL: nothing is downloaded), and start one execution per job attempt.
+    A refusal is recorded at the upload's CDN path and announced; it starts nothing."""
+    sfn = sfn or storage.client("stepfunctions")
     try:
         head = storage.head(bucket, key)
     except S3NotFound:
-        _refuse("the object is gone (deleted or overwritten before it was read)", "Video::NotFound", key)
+        head = None
+    meta = _metadata(head) if head else {}
+    etag = (head or {}).get("ETag", etag).strip('"')
+    job_id = job_id_for(bucket, key, etag, meta)
+    name, dup = _attempt(sfn, cfg, job_id)
+    if name is None:
+        return {"status": "duplicate", "job_id": job_id, "execution_status": dup.get("status"),
+                "execution_arn": dup.get("executionArn")}
+    try:
+        if head is None:
+            raise VideoError(f"{key}: the object is gone (deleted or overwritten before it was read)",
+                             code="Video::NotFound")
+        inp = _plan(bucket, key, etag, head, meta, job_id, cfg, settings)
+    except (VideoError, SettingsError) as exc:
+        err = exc.to_dict()
+        refusal = {"status": "refused", "key": key, "job_id": job_id, "error": err}
+        storage.put_json(cfg.cdn_bucket, keys.status(key), refusal, "no-cache")
+        notify.send(cfg, "Posters Refused", refusal)
+        return {"status": "rejected", "job_id": job_id, "key": key, **err}
+    storage.put_json(cfg.work_bucket, keys.job_doc(job_id), {k: v for k, v in inp.to_dict().items()
+                                                             if k not in ("plan", "sampling")})
+    try:
+        r = sfn.start_execution(stateMachineArn=cfg.state_machine_arn, name=name, input=json.dumps(inp.to_dict()))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            return {"status": "duplicate", "job_id": job_id, "execution_arn": execution_arn(cfg.state_machine_arn, name)}
+        raise
+    frames = inp.sampling["frames"] if inp.sampling else None
+    return {"status": "started", "job_id": job_id, "execution": name, "execution_arn": r["executionArn"],
+            "segments": len(inp.plan["segments"]) if inp.plan else 1, "frames": frames,
+            "batches": len(inp.sampling["batches"]) if inp.sampling else None}
+
+
+def _plan(bucket, key, etag, head, meta, job_id, cfg: Config, settings: Settings) -> ExecutionInput:
     size = int(head.get("ContentLength", 0))
     if size == 0:
-        _refuse("the upload is empty (0 bytes)", "Video::Empty", key)
+        raise VideoError(f"{key}: the upload is empty (0 bytes)", code="Video::Empty")
     if size > cfg.max_upload_bytes:
-        _refuse(f"the upload is {size:,} bytes; the limit is {cfg.max_upload_bytes:,} (MAX_UPLOAD_BYTES)",
-                "Video::TooLarge", key)
-    refused = not_a_video(storage.get_range(bucket, key, 0, 4095))     # before downloading it all
+        raise VideoError(f"{key}: the upload is {size:,} bytes; the limit is {cfg.max_upload_bytes:,} "
+                         "(MAX_UPLOAD_BYTES)", code="Video::TooLarge")
+    refused = not_a_video(storage.get_range(bucket, key, 0, 4095))     # one ranged GET, before anything decodes
     if refused:
-        _refuse(refused[1], refused[0], key)
-    meta = {k.lower(): decode_meta(v) for k, v in head.get("Metadata", {}).items()}
+        raise VideoError(f"{key}: {refused[1]}", code=refused[0])
     try:                        # the same checks as the command line: a bad link or an overlong title refuses
         link = check_link(meta.get("link") or cfg.link_base + quote(key), "x-amz-meta-link")
         title = check_text("title", meta.get("title") or PurePosixPath(key).stem)
         extra = {k: check_text(k, meta[k]) for k in ("tagline", "search_text") if k in meta}
     except SettingsError as exc:
         raise VideoError(f"{key}: {exc.message}", code=exc.code) from None
-    suffix = PurePosixPath(key).suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,9}", PurePosixPath(key).suffix) else ""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "source" + suffix)
-        storage.download(bucket, key, path)
-        try:
-            duration = probe_duration(path)
-            if duration > cfg.max_video_seconds:
-                _refuse(f"the video lasts {duration:.0f} s; the limit is {cfg.max_video_seconds:.0f} s "
-                        "(MAX_VIDEO_SECONDS)", "Video::TooLong", key)
-            sampler = FrameSampler(path, settings.frames)
-            frames = [(f.index, round(f.time, 3), f.after_cut, f.shot,
-                       cv2.imencode(".jpg", f.image, JPEG)[1].tobytes()) for f in sampler]
-        except VideoError as exc:           # name the upload, never the function's temporary file
-            raise VideoError(exc.message.replace(path, key), code=exc.code) from None
-        info = sampler.info.to_dict()
-    if not frames:
-        counts = ", ".join(f"{r} ×{n}" for r, n in _counts(r.reason for r in sampler.rejected).items())
-        _refuse(f"no usable frame ({counts or 'none sampled'})", "Video::NoUsableFrame", key)
-    batches = []
-    for b, span in enumerate(framepack.split(len(frames), cfg.batch_size)):
-        part = [frames[i] for i in span]
-        bkey = keys.frames_batch(job_id, b)
-        storage.put_bytes(cfg.work_bucket, bkey, framepack.pack([(i, data) for i, _, _, _, data in part]),
-                          "application/x-tar")
-        batches.append(Batch(b, bkey, tuple(FrameRef(i, t, c, sh) for i, t, c, sh, _ in part)))
-    info.update(path=key, bucket=bucket, etag=etag, cuts=[round(t, 2) for t in sampler.cuts], **sampler.read_report())
-    job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
-    scenarios = job_scenarios(job, [load_template(t) for t in job.templates])
-    return {"job": job.to_dict(), "video": info, "scenarios": scenarios, "batches": batches,
-            "rejected": [r.to_dict() for r in sampler.rejected]}
-
-
-def _counts(reasons) -> dict:
-    out: dict = {}
-    for r in reasons:
-        out[r] = out.get(r, 0) + 1
-    return out
-
-
-def _start(job_id: str, doc: dict, cfg: Config, sfn) -> dict:
-    batches = doc["batches"]
-    # the job and the Map's items travel in the input: with ≤ 1000 frames (frames.max_frames) the
-    # batch list and the sampling rejections are ≤ ~130 KB of the 256 KB allowed
-    payload = ExecutionInput(job_id, cfg.work_bucket, tuple(doc["scenarios"]), tuple(doc["job"]["templates"]),
-                             tuple(batches), {k: doc[k] for k in ("job", "video", "rejected")}).to_dict()
+    src = Source(bucket, key, etag, head.get("VersionId"))
+    video = _source(src)
+    video = VideoSource(video.location, key, size)
     try:
-        r = sfn.start_execution(stateMachineArn=cfg.state_machine_arn, name=job_id, input=json.dumps(payload))
-        return {"status": "started", "job_id": job_id, "frames": payload["frames"], "batches": len(batches),
-                "execution_arn": r["executionArn"]}
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ExecutionAlreadyExists":
-            return {"status": "duplicate", "job_id": job_id, "frames": payload["frames"]}
-        raise
+        plan = pipeline.plan_job(video, settings, cfg.max_video_seconds)
+    except VideoError as exc:
+        raise _named(exc, src, video.location) from None
+    job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
+    templates = [load_template(t) for t in job.templates]
+    ref = JobRef(job_id, cfg.work_bucket, keys.job_store(job_id, pipeline.analysis_digest(settings)),
+                 tuple(job.templates), tuple(job_scenarios(job, templates)))
+    inp = ExecutionInput(ref, src, job.to_dict(), keys.cdn_prefix(key), settings.run.tolerated_failure,
+                         cfg.map_concurrency, plan=plan.to_dict())
+    if len(plan.segments) == 1:                 # short: sampled here, no Extract map (three transitions fewer)
+        store = _store(ref)
+        try:
+            res = pipeline.extract(video, plan, 0, store, settings)
+            smp = pipeline.sample_job(plan, store, settings, [res])
+        except VideoError as exc:
+            raise _named(exc, src, video.location) from None
+        inp = ExecutionInput(ref, src, job.to_dict(), inp.cdn_prefix, inp.tolerated_failure, inp.concurrency,
+                             sampling=_items(smp, settings))
+    return inp
 
 
-# --- analyse (the Map's item: one batch of frames) --------------------------------------------
+def _items(smp: Sampling, settings: Settings) -> dict:
+    """The Analyse map's items (the batch list travels in the payload: ≤ 1000 frames, ≤ ~120 KB)."""
+    if not smp.frames:
+        raise VideoError(f"{smp.video['path']}: no usable frame "
+                         f"({', '.join(f'{r} ×{n}' for r, n in _reasons(smp.rejected).items()) or 'none sampled'})",
+                         code="Video::NoUsableFrame")
+    batches = smp.batches(settings.run.batch_size)
+    return {"frames": len(smp.frames), "batches": [Batch(b, tuple(refs)).to_dict() for b, refs in enumerate(batches)]}
 
-def _fault(cfg: Config, batch: int) -> None:
-    hook = cfg.fault_inject.strip()
-    if hook and (hook == "all" or str(batch) in {s.strip() for s in hook.split(",")}):
-        raise InjectedFault(f"injected failure for batch {batch} (FAULT_INJECT={hook})")
+
+def _reasons(rejected: list) -> dict:
+    from collections import Counter
+    return dict(Counter(r["reason"].split(":")[0] for r in rejected))
 
 
-def analyse(event: dict, cfg: Config, settings: Settings, detector) -> dict:
-    """Each frame of the batch downloaded and decoded once; its whole analysis written once."""
+# --- the Extract map and the sampling --------------------------------------------------------------
+
+def extract_segment(event: dict, settings: Settings) -> dict:
+    """One segment, read through a presigned URL with Range requests (never the whole upload)."""
+    item = SegmentItem.from_dict(event)
+    video = _source(item.source)
+    try:
+        res = pipeline.extract(video, item.plan, item.segment, _store(item.ref), settings)
+    except VideoError as exc:
+        raise _named(exc, item.source, video.location) from None
+    return {"segment": item.segment, "decoded": res.decoded, "frames": len(res.frames), "cuts": len(res.cuts)}
+
+
+def sample(event: dict, settings: Settings) -> dict:
+    """Every segment's findings → the film's shots, bars and frame budget → the Analyse map's items.
+    A segment whose extraction failed is a gap, within the tolerated share of segments."""
+    inp = ExecutionInput.from_dict(event)
+    plan = Plan.from_dict(inp.plan)
+    store = _store(inp.ref)
+    results, why = [], []
+    for seg in plan.segments:
+        doc = get_json_or_none(store, pipeline.segment_key(seg.index, "json"))
+        if doc is not None:
+            results.append(SegmentResult.from_dict(doc))
+        else:
+            failure = get_json_or_none(store, pipeline.segment_key(seg.index, "failed.json")) or {}
+            why.append(f"segment {seg.index}: {failure.get('error', 'NoResult')}: {failure.get('message', '')}")
+    missing = len(plan.segments) - len(results)
+    if missing * 100.0 / len(plan.segments) > inp.tolerated_failure or not results:
+        raise FramesFailed(f"{missing} of {len(plan.segments)} segments could not be extracted "
+                           f"(tolerated {inp.tolerated_failure:g} %); {why[0]}"[:1000], code="Frames::TooManyFailed")
+    smp = pipeline.sample_job(plan, store, settings, results)
+    return _items(smp, settings)
+
+
+# --- the Analyse map --------------------------------------------------------------------------------
+
+def analyse(event: dict, settings: Settings, detector) -> dict:
     item = MapItem.from_dict(event)
-    batch = item.batch
-    _fault(cfg, batch.batch)
-    images = framepack.unpack(storage.get_bytes(item.work_bucket, batch.key))
-    templates = [load_template(t) for t in item.templates]
-    frames = []
-    for f in batch.frames:
-        data = images.get(f.index)
-        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-        if img is None:
-            raise VideoError(f"frame {f.index} of {batch.key} cannot be decoded", code="Frame::Unreadable")
-        fr = analyze_frame(img, detector, settings, f.time, f.index, f.after_cut, f.shot)
-        cands = score_crops(img, fr, list(item.scenarios), settings, templates)
-        frames.append({"frame": fr.to_dict(), "candidates": [c.to_dict() for c in cands]})
-    doc = {"ok": True, "batch": batch.batch, "frames": frames}
-    storage.put_json(item.work_bucket, keys.analysis(item.job_id, batch.batch), doc)
-    return {"batch": batch.batch, "ok": True, "frames": len(frames),
+    templates = [load_template(t) for t in item.ref.templates]
+    doc = pipeline.analyse_batch(item.batch.batch, list(item.batch.frames), _store(item.ref), templates,
+                                 list(item.ref.scenarios), settings, detector)
+    frames = doc["frames"]
+    return {"batch": item.batch.batch, "ok": True, "frames": len(frames),
             "faces": sum(len(f["frame"]["faces"]) for f in frames),
-            "passed": sum(c["rejected"] is None for f in frames for c in f["candidates"])}
+            "passed": sum(not c.get("rejected") for f in frames for c in f["candidates"])}
+
+
+def _cause(err: dict) -> tuple[str, str]:
+    """(code, message) from a Catch's {"Error", "Cause"}: our typed errors keep their code."""
+    error, message = str(err.get("Error", "Unknown")), str(err.get("Cause", ""))
+    try:
+        cause = json.loads(message)
+        message = str(cause.get("errorMessage", "")) or message
+    except (TypeError, ValueError):
+        pass
+    m = re.match(r"^([A-Z][A-Za-z]+::[A-Za-z]+): (.*)$", message, re.S)
+    return (m.group(1), m.group(2)) if m else (error, message)
 
 
 def batch_failed(event: dict) -> dict:
-    """The Map's Catch: record why this batch failed, so publish can count it against the tolerance."""
+    """The Maps' Catch: record why a batch of frames (publish counts it against the tolerance) or a
+    segment (Sample does) failed, where its result would have been."""
+    if isinstance(event, dict) and "segment" in event:
+        item = SegmentItem.from_dict(event)
+        code, message = _cause(event.get("error") or {})
+        pipeline.segment_failure(item.segment, code, message, _store(item.ref))
+        return {"segment": item.segment, "ok": False, "error": code}
     item = MapItem.from_dict(event)
-    batch, err = item.batch, item.error
-    message = err.get("Cause", "")
-    try:
-        cause = json.loads(message)
-        message = f"{cause.get('errorType', '')}: {cause.get('errorMessage', '')}".strip(": ")
-    except (TypeError, ValueError):
-        pass
-    doc = {"ok": False, "batch": batch.batch, "error": err.get("Error", "Unknown"), "message": message[:500],
-           "frames": batch.to_dict()["frames"]}
-    storage.put_json(item.work_bucket, keys.analysis(item.job_id, batch.batch), doc)
-    return {"batch": batch.batch, "ok": False, "error": doc["error"], "frames": len(batch.frames)}
+    code, message = _cause(item.error)
+    pipeline.batch_failure(item.batch.batch, list(item.batch.frames), code, message, _store(item.ref))
+    return {"batch": item.batch.batch, "ok": False, "error": code, "frames": len(item.batch.frames)}
 
 
-# --- publish --------------------------------------------------------------------------------
+# --- publish -------------------------------------------------------------------------------------------
+
+def _job_for(inp: ExecutionInput, changes: dict | None = None) -> Job:
+    d = dict(inp.job)
+    meta = dict(d.get("meta") or {})
+    for k, v in (changes or {}).items():
+        if k in ("title", "link", "templates", "scenarios"):
+            d[k] = v
+        elif k == "tagline":
+            meta["tagline"] = v
+        elif k == "meta":
+            meta.update(v)
+    d["meta"] = meta
+    job = Job.from_dict(d)
+    job.link = check_link(job.link, "rerender.link")
+    job.title = check_text("title", job.title)
+    job.meta = {k: check_text(k, v) for k, v in job.meta.items()}
+    return job
+
 
 def publish(event: dict, cfg: Config, settings: Settings) -> dict:
-    """S5 / M14: choose, render the chosen posters, publish them, the gallery, and the manifest last."""
-    from autoposter.gallery import gallery_html, reason_counts, rejection_summary
-    from autoposter.pipeline import build_manifest, poster_name, poster_record, render_poster
-
-    inp = ExecutionInput.from_dict(event)                           # the execution's input carries the job
-    bucket, job_id, batches = inp.work_bucket, inp.job_id, inp.batches
-    jobdoc = {**inp.job, "scenarios": list(inp.scenarios)}
-    job = Job.from_dict(jobdoc["job"])
-    analyses = {b.batch: storage.get_json_or_none(bucket, keys.analysis(job_id, b.batch)) for b in batches}
-    total = sum(len(b.frames) for b in batches)
-    failed, cands, rejected = [], [], list(jobdoc["rejected"])
-    for b in batches:
-        a = analyses[b.batch] or {"ok": False, "error": "NoResult", "message": "the batch produced no result"}
-        if not a.get("ok"):
-            failed += [(f, a) for f in b.frames]
-            rejected += [{"frame_time": f.time, "reason": f"failed: {a.get('error')}: {a.get('message', '')}"[:300]}
-                         for f in b.frames]
-            continue
-        for fr in a["frames"]:
-            said = set()
-            for rec in fr["candidates"]:
-                c = Candidate.from_dict(rec)
-                if c.rejected:
-                    if c.scenario not in said:                    # once per scenario, whatever the template
-                        said.add(c.scenario)
-                        rejected.append(c.rejection())
-                else:
-                    cands.append(c)
-    if total and len(failed) * 100.0 / total > cfg.tolerated_failure:    # the one place the tolerance is enforced
-        f, a = failed[0]
-        raise FramesFailed(f"{len(failed)} of {total} frames failed (tolerated {cfg.tolerated_failure:g} %); "
-                           f"frame {f.index}: {a.get('error')}: {a.get('message', '')}"[:1000])
-    rejected.sort(key=lambda r: r["frame_time"])
-    feedback = storage.get_json_or_none(bucket, keys.feedback(job_id))
-    templates = [load_template(t) for t in job.templates]
-    chosen = select(cands, templates, list(jobdoc["scenarios"]), settings, feedback)
-    batch_of = {f.index: b for b in batches for f in b.frames}
-    needed = {batch_of[c.frame_index].batch: batch_of[c.frame_index] for picked in chosen.values() for c in picked}
-    images = {}
-    for b in sorted(needed):                              # one GET per batch holding a chosen frame
-        for index, data in framepack.unpack(storage.get_bytes(bucket, needed[b].key)).items():
-            images[index] = data
-    decoded: dict[int, np.ndarray] = {}
-    by_name = {t.name: t for t in templates}
-    prefix = keys.cdn_prefix(job_id)
-    posters, rendered = [], []
-    for (tname, sname), picked in chosen.items():
-        for rank, c in enumerate(picked, 1):
-            if c.frame_index not in decoded:
-                decoded[c.frame_index] = cv2.imdecode(np.frombuffer(images[c.frame_index], np.uint8), cv2.IMREAD_COLOR)
-            poster, placements, _ = render_poster(decoded[c.frame_index], c, by_name[tname], job.fields())
-            rel = poster_name(tname, sname, rank, c.frame_time)
-            rendered.append((prefix + rel, cv2.imencode(".jpg", poster, JPEG)[1].tobytes()))
-            posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link,
-                                         settings.score.max_upscale))
-    manifest = build_manifest(jobdoc["video"], job, posters, rejected, settings)
-    manifest["failed_frames"] = len(failed)
-    result = {"posters": len(posters), "rendered": len(rendered), "job_id": job_id, "failed_frames": len(failed),
-              "frames_analysed": total - len(failed), "batches": len(batches),
-              "rejected_reasons": reason_counts(rejected)}
-    if posters:
-        for pkey, data in rendered:
-            storage.put_bytes(cfg.cdn_bucket, pkey, data, "image/jpeg", "public, max-age=31536000, immutable")
-        storage.put_bytes(cfg.cdn_bucket, prefix + "index.html", gallery_html(manifest).encode("utf-8"),
-                          "text/html; charset=utf-8", "public, max-age=60")
-        storage.put_json(cfg.cdn_bucket, prefix + "manifest.json", manifest, "public, max-age=60")   # last
-        result["manifest_key"] = prefix + "manifest.json"
+    """S5 / M12–M14 for a job, or for a console rerender (``{"rerender": {"job": …, …}}``): choose,
+    render the chosen posters, publish the set under the upload's CDN path, point ``latest`` at it."""
+    body = event.get("input", event) if isinstance(event, dict) else event
+    set_name = str(event.get("execution") or "") if isinstance(event, dict) else ""
+    changes = None
+    if isinstance(body, dict) and "rerender" in body:
+        rr = Rerender.from_dict(body)
+        doc = storage.get_json_or_none(cfg.work_bucket, keys.job_doc(rr.job_id))
+        if doc is None:
+            raise FramesFailed(f"rerender: job {rr.job_id} is unknown or expired (no {keys.job_doc(rr.job_id)})",
+                               code="Job::NotFound")
+        inp, changes = ExecutionInput.from_dict(doc), rr.changes
+        if "top_k" in changes:
+            settings = Settings.from_env(**{"score.top_k": changes["top_k"]})
     else:
+        inp = ExecutionInput.from_dict(body)
+    job = _job_for(inp, changes)
+    store = _store(inp.ref)
+    smp_doc = get_json_or_none(store, pipeline.SAMPLING_KEY)
+    if smp_doc is None:
+        raise FramesFailed(f"job {inp.ref.job_id}: its analysis is gone (expired by the work bucket's lifecycle "
+                           "rule, or never finished); upload the video again", code="Frames::Expired")
+    smp = Sampling.from_dict(smp_doc)
+    feedback = storage.get_json_or_none(cfg.work_bucket, keys.feedback(inp.ref.job_id))
+    if feedback is not None:
+        feedback = check_feedback(feedback)
+    settings = _with_tolerance(settings, inp.tolerated_failure)
+    set_prefix = inp.cdn_prefix + (set_name or inp.ref.job_id) + "/"
+
+    def pointers(prefix: str) -> None:
+        status = {"status": "published", "key": inp.source.key, "job_id": inp.ref.job_id, "set": prefix,
+                  "manifest": cfg.cdn_base_url + quote(prefix) + "manifest.json",
+                  "gallery": cfg.cdn_base_url + quote(prefix) + "index.html"}
+        storage.put_bytes(cfg.cdn_bucket, inp.cdn_prefix + "index.html", _redirect(prefix[len(inp.cdn_prefix):]),
+                          "text/html; charset=utf-8", "no-cache")
+        storage.put_json(cfg.cdn_bucket, keys.status(inp.source.key), status, "no-cache")
+
+    manifest = pipeline.publish(job, smp, store, storage.S3Publisher(cfg.cdn_bucket, set_prefix, pointers),
+                                settings, feedback)
+    result = {"posters": len(manifest["posters"]), "job_id": inp.ref.job_id, "set": set_prefix,
+              "failed_frames": manifest["video"].get("failed_frames", 0), "frames_analysed": len(smp.frames),
+              "rejected_reasons": _reasons(manifest["rejected"]), "rerender": changes is not None}
+    if manifest["posters"]:
+        result["manifest_key"] = set_prefix + "manifest.json"
+        notify.send(cfg, "Posters Published", {"key": inp.source.key, "job_id": inp.ref.job_id, "status": "published",
+                                               "posters": len(manifest["posters"]),
+                                               "manifest": cfg.cdn_base_url + quote(set_prefix) + "manifest.json"})
+    else:
+        from autoposter.gallery import rejection_summary
         result["reason"] = f"no poster passed: {rejection_summary(manifest)}"
-    return result                       # the execution's output: what publish did
+    return result
+
+
+def _with_tolerance(settings: Settings, tolerated: float) -> Settings:
+    import dataclasses
+    return dataclasses.replace(settings, run=dataclasses.replace(settings.run, tolerated_failure=tolerated))
+
+
+def _redirect(rel: str) -> bytes:
+    """A page that sends the reader to the latest set (no script: the CDN's policy forbids it)."""
+    import html
+    href = html.escape(quote(rel) + "index.html", quote=True)
+    return (f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={href}">'
+            f'<title>posters</title><a href="{href}">latest posters</a>\n').encode()
+
+
+def job_failed(event: dict, cfg: Config) -> dict:
+    """The execution's Catch: the failure, typed, at the upload's CDN path and as an event."""
+    body = event.get("input", event)
+    err = body.get("error") or {}
+    code, message = _cause(err)
+    try:
+        inp = ExecutionInput.from_dict({k: v for k, v in body.items() if k != "error"})
+        key, job_id = inp.source.key, inp.ref.job_id
+    except PayloadInvalid:
+        key, job_id = str((body.get("source") or {}).get("key", "")), str(body.get("job_id", ""))
+    doc = {"status": "failed", "key": key, "job_id": job_id, "error": {"code": code, "message": message[:1000]}}
+    if key:
+        storage.put_json(cfg.cdn_bucket, keys.status(key), doc, "no-cache")
+    notify.send(cfg, "Posters Failed", doc)
+    return doc
 
 
 def s3_records(event) -> list[dict]:
@@ -307,3 +407,7 @@ def s3_records(event) -> list[dict]:
         except (KeyError, TypeError):
             out.append({"code": "Event::Malformed", "error": f"record {i} is not an S3 object notification"})
     return out
+
+
+__all__ = ["start", "extract_segment", "sample", "analyse", "batch_failed", "publish", "job_failed", "s3_records",
+           "job_id_for", "decode_meta", "AutoposterError"]

@@ -22,7 +22,8 @@ def client(service: str):
     environment holds now (boto3's default session would keep the first ones it saw)."""
     # checksums only where S3 requires them: computing one per PUT body cost publish ~7 ms a poster
     cfg = Config(retries={"mode": "standard", "max_attempts": 4}, request_checksum_calculation="when_required",
-                 response_checksum_validation="when_required")
+                 response_checksum_validation="when_required",
+                 signature_version="s3v4" if service == "s3" else None)     # presigned URLs: SigV4, as S3 requires
     return boto3.session.Session().client(service, config=cfg)
 
 
@@ -100,3 +101,47 @@ def download(bucket: str, key: str, path: str, chunk: int = 8 << 20) -> None:
     with open(path, "wb") as f:
         for part in body.iter_chunks(chunk):
             f.write(part)
+
+
+def presigned_get(bucket: str, key: str, version_id: str | None = None, expires: int = 3600) -> str:
+    """A URL OpenCV can read with Range requests (seeking), signed by this function's own role."""
+    params = {"Bucket": bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
+    return s3().generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+
+
+class S3Store:
+    """The core's ``Store`` on a prefix of a bucket (a job's work in the work bucket)."""
+
+    def __init__(self, bucket: str, prefix: str):
+        self.bucket, self.prefix = bucket, prefix.rstrip("/") + "/"
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        put_bytes(self.bucket, self.prefix + key, data, content_type)
+
+    def get(self, key: str, start: int | None = None, length: int | None = None) -> bytes:
+        try:
+            if start is None:
+                return get_bytes(self.bucket, self.prefix + key)
+            return get_range(self.bucket, self.prefix + key, start, start + (length or 1) - 1)
+        except S3NotFound:
+            raise KeyError(key) from None
+
+
+class S3Publisher:
+    """The core's ``Publisher`` on the CDN bucket: posters and gallery first, ``manifest.json`` last
+    (a reader who finds the manifest finds every file it names), then the ``latest`` pointers."""
+
+    def __init__(self, bucket: str, prefix: str, after=None):
+        self.bucket, self.prefix, self.after = bucket, prefix.rstrip("/") + "/", after
+
+    def publish(self, files: dict, manifest: dict) -> str:
+        from autoposter.stores import dumps
+
+        for rel, (data, ctype) in sorted(files.items(), key=lambda kv: kv[0] == "index.html"):
+            cache = "public, max-age=31536000, immutable" if ctype.startswith("image/") else "public, max-age=60"
+            put_bytes(self.bucket, self.prefix + rel, data, ctype, cache)
+        put_bytes(self.bucket, self.prefix + "manifest.json", dumps(manifest), "application/json; charset=utf-8",
+                  "public, max-age=60")
+        if self.after:
+            self.after(self.prefix)
+        return f"s3://{self.bucket}/{self.prefix}"

@@ -1,46 +1,42 @@
 """The serverless flow on one machine, with no AWS account and no Docker, under the template's IAM.
 
-* S3 and Step Functions: moto, in process (``mock_aws``), with its ASL interpreter on — it
-  executes the real ``statemachine/posters.asl.json``. S3 is also served over HTTP by a
-  werkzeug server around moto's app (``AWS_ENDPOINT_URL_S3``), so every S3 request — the
-  handlers' and the caller's — crosses a real S3 API endpoint;
-  a thin middleware there counts requests by operation and by principal (the usage report).
-* IAM, enforced: each function runs with the access key of an IAM user whose inline policies
-  are exactly its role's policies as CloudFormation would create them from ``template.yaml``
-  (``iam.py``); the interpreter's S3 calls (key ``ak``) carry the state machine role's
-  policies; only the harness itself is an administrator. moto checks every S3 and Step
-  Functions request against them, so a missing grant fails here as it would on AWS.
-* Lambda: a small HTTP server speaks the Lambda Invoke API and calls the real handlers in
-  this process (as ``sam local start-lambda`` does for Step Functions Local), after checking
-  the state machine role may invoke that function. ``AWS_ENDPOINT_URL_LAMBDA`` points the
-  interpreter at it.
+* S3, Step Functions and EventBridge: moto, in process (``mock_aws``), with its ASL interpreter
+  on — it executes the real ``statemachine/posters.asl.json``. S3 is served over HTTP too
+  (``s3server``), so every S3 request — the handlers', OpenCV's Range reads through presigned
+  URLs, the caller's — crosses a real S3 API endpoint and is counted.
+* IAM, enforced for every role: each function runs with the access key of an IAM user whose
+  inline policies are exactly its role's as CloudFormation would create them from
+  ``template.yaml`` (``iam.py``); the state machine's Lambda invocations (``lambda_api``) and its
+  Distributed Maps' child executions (``patches``) are checked against the state machine role's
+  policies. A missing grant fails here as it would on AWS, with an error that names AccessDenied.
+* Lambda: ``lambda_api`` answers the Invoke API by calling the real handlers in this process
+  with their own credentials and the template's environment (``stack``).
 * The S3 upload event is delivered to ``extract_frames`` as S3 would: a notification record
   with the key URL-encoded, invoked with the function's own credentials.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import json
 import logging
 import os
-import threading
 import time
-import traceback
-import uuid
 from collections import Counter
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote_plus, unquote
+from urllib.parse import quote_plus
 
-from . import iam
+from . import iam, stack
+from .lambda_api import Context, LambdaInvokeServer, function_arn
+from .s3server import S3Server
 
 REGION, ACCOUNT = iam.REGION, iam.ACCOUNT
-FUNCTIONS = ("extract_frames", "analyse", "batch_failed", "publish")
-ARN_SUBS = {"AnalyseFunctionArn": "analyse", "BatchFailedFunctionArn": "batch_failed",
-            "PublishFunctionArn": "publish"}
 _COUNTER = itertools.count()
+
+
+class InjectedFault(Exception):
+    """A failure the local cloud injects into a handler (``LocalCloud(faults=…)``): tests only."""
 
 
 def repo_root() -> Path:
@@ -51,206 +47,24 @@ def repo_root() -> Path:
     raise FileNotFoundError("local-cloud runs from a source checkout (statemachine/ and functions/ not found)")
 
 
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-
-
-@dataclass
-class Context:
-    """Enough of the Lambda context for Powertools."""
-
-    function_name: str
-    memory_limit_in_mb: int = 1769
-    function_version: str = "$LATEST"
-
-    def __post_init__(self):
-        self.invoked_function_arn = function_arn(self.function_name)
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{self.function_name}"
-        self.log_stream_name = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
-def s3_operation(method: str, path: str, query: str) -> str:
-    """The S3 API operation of a path-style request (enough for costing)."""
-    parts = [p for p in path.split("/") if p]
-    if len(parts) <= 1:
-        if method == "GET":
-            return "ListObjectsV2" if "list-type=2" in query else "ListObjects"
-        return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket"}.get(method, method)
-    if "uploads" in query or "uploadId" in query:
-        return {"POST": "MultipartUpload", "PUT": "UploadPart"}.get(method, "MultipartUpload")
-    return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject",
-            "POST": "PostObject"}.get(method, method)
-
-
-class CountingApp:
-    """WSGI middleware: counts S3 requests by (principal, operation); the principal is the
-    access key's owner, read from the request's SigV4 Authorization header.
-
-    It also applies one documented S3 rule moto leaves out: a GET or HEAD of a missing key by
-    a principal without ``s3:ListBucket`` on the bucket is answered 403, not 404 (``may``
-    decides, ``exists`` looks the key up)."""
-
-    def __init__(self, app, principals: dict, may=None, exists=None, guarded=frozenset()):
-        self.app, self.principals, self.calls = app, principals, Counter()
-        self.may, self.exists, self.guarded = may, exists, guarded      # guarded: the roles, not the harness
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        key = auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else "anonymous"
-        path = environ.get("PATH_INFO", "")
-        op = s3_operation(environ.get("REQUEST_METHOD", ""), path, environ.get("QUERY_STRING", ""))
-        who = self.principals.get(key, key)
-        with self.lock:
-            self.calls[(who, op)] += 1
-        if op in ("GetObject", "HeadObject") and self.may and who in self.guarded:
-            bucket, _, obj = unquote(path.lstrip("/")).partition("/")
-            if not self.exists(bucket, obj) and not self.may(who, "s3:ListBucket", f"arn:aws:s3:::{bucket}"):
-                body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
-                        b"<Message>Access Denied (no s3:ListBucket: a missing key reads as denied)</Message></Error>")
-                start_response("403 Forbidden", [("Content-Type", "application/xml"),
-                                                 ("Content-Length", str(len(body)))])
-                return [body]
-        return self.app(environ, start_response)
-
-
-class S3Server:
-    """moto's S3 API on a real HTTP port, behind ``CountingApp``."""
-
-    def __init__(self, principals: dict, may=None, exists=None, guarded=frozenset()):
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-        from werkzeug.serving import make_server
-
-        self.app = CountingApp(DomainDispatcherApplication(create_backend_app), principals, may, exists, guarded)
-        self.server = make_server("127.0.0.1", 0, self.app, True, request_handler=MotoRequestHandler)
-        host, port = self.server.server_address[:2]
-        self.url = f"http://{host}:{port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join()
-
-
-class LambdaInvokeServer:
-    """Answers the Lambda Invoke API by calling handlers in this process, one at a time,
-    each with its own role's credentials; records every call's duration."""
-
-    def __init__(self, cloud: "LocalCloud"):
-        self.cloud = cloud
-        self.calls: list[tuple[str, bool]] = []
-        self.durations: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-        server = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):  # keep test output clean
-                pass
-
-            def do_POST(self):
-                parts = self.path.split("/")
-                if len(parts) < 5 or parts[2] != "functions" or not parts[4].startswith("invocations"):
-                    self.send_error(404, "unknown path")
-                    return
-                name = unquote(parts[3]).split(":function:")[-1].split(":")[0]
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, headers, payload = server.invoke(name, body, caller="states")
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def invoke(self, name: str, body: bytes, caller: str):
-        fn = self.cloud.handlers.get(name)
-        if fn is None:
-            err = {"Type": "User", "message": f"Function not found: {name}"}
-            return 404, {"x-amzn-ErrorType": "ResourceNotFoundException"}, json.dumps(err).encode()
-        if caller and not self.cloud.may(caller, "lambda:InvokeFunction", function_arn(name)):
-            err = {"Type": "User", "message": f"{caller} is not authorized to perform lambda:InvokeFunction "
-                                              f"on {function_arn(name)}"}
-            return 403, {"x-amzn-ErrorType": "AccessDeniedException"}, json.dumps(err).encode()
-        event = json.loads(body or b"{}")
-        with self._lock:
-            t0 = time.perf_counter()
-            try:
-                result = self.cloud.run_as(name, fn, event)
-                ok, status, headers, payload = True, 200, {"X-Amz-Executed-Version": "$LATEST"}, \
-                    json.dumps(result).encode()
-            except Exception as exc:  # what Lambda reports for an unhandled error
-                err = {"errorType": type(exc).__name__, "errorMessage": str(exc),
-                       "stackTrace": traceback.format_exc().splitlines()[-6:]}
-                ok, status, headers, payload = False, 200, {"X-Amz-Function-Error": "Unhandled",
-                                                            "X-Amz-Executed-Version": "$LATEST"}, \
-                    json.dumps(err).encode()
-            self.durations.setdefault(name, []).append(time.perf_counter() - t0)
-            self.calls.append((name, ok))
-            return status, headers, payload
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def template_environment(template_path: Path) -> dict:
-    """The functions' Globals environment from template.yaml, parameters at their defaults: the local
-    functions run with the settings a deployed stack gives them (one onnxruntime thread, the gates,
-    the batch size…). Bucket names and ARNs are the local stack's; the model folder is the checkout's."""
-    from cfnlint.decode import decode
-
-    tpl, _ = decode(str(template_path))
-    params = {k: str(v.get("Default", "")) for k, v in tpl.get("Parameters", {}).items()}
-    out = {}
-    for k, v in tpl["Globals"]["Function"]["Environment"]["Variables"].items():
-        if isinstance(v, dict) and set(v) == {"Ref"} and v["Ref"] in params:
-            out[k] = params[v["Ref"]]
-        elif isinstance(v, (str, int, float)) and k != "AUTOPOSTER_MODEL_DIR":
-            out[k] = str(v)
-    return out
-
-
-def scope_step_functions_requests() -> None:
-    """moto checks Step Functions requests against resource ``*``, where AWS uses the state machine
-    or execution the request names; teach it the latter, so ARN-scoped grants (the template's
-    ``StepFunctionsExecutionPolicy``) are evaluated as on AWS."""
-    from moto.stepfunctions.responses import StepFunctionResponse
-
-    def _determine_resource(self) -> str:
-        try:
-            body = json.loads(self.body or "{}")
-        except ValueError:
-            return "*"
-        return body.get("stateMachineArn") or body.get("executionArn") or "*"
-
-    StepFunctionResponse._determine_resource = _determine_resource
-
-
 class LocalCloud:
-    """Buckets, the state machine and the functions, all on this machine, IAM enforced.
+    """Buckets, the state machine, the event bus and the functions, all on this machine, IAM enforced.
 
     ``policy_edit(policies)`` may change the principals' policies before they are installed
-    (the policy-mutation test drops one statement at a time).
+    (the policy-mutation test drops one statement at a time). ``faults`` injects failures from
+    outside the product: ``{function: predicate(event)}`` makes that function raise
+    ``InjectedFault`` for the events the predicate picks (the deployed code has no such hook).
     """
 
-    def __init__(self, env: dict | None = None, policy_edit=None, enforce_iam: bool = True):
+    def __init__(self, env: dict | None = None, policy_edit=None, enforce_iam: bool = True,
+                 faults: dict | None = None):
+        self.faults = dict(faults or {})
         self.root = repo_root()
-        names = {b: f"{iam.STACK}-{b}-{ACCOUNT}-{REGION}" for b in ("input", "work", "cdn")}
-        self.buckets = names
+        self.template = self.root / "template.yaml"
+        self.params = stack.parameters(self.template)
+        prefix = self.params.get("BucketPrefix", iam.STACK)
+        self.buckets = {b: f"{prefix}-{b}-{ACCOUNT}-{REGION}" for b in ("input", "work", "cdn")}
+        self.event_bus = f"{iam.STACK}-events"
         self.extra_env = dict(env or {})
         self.policy_edit = policy_edit
         self.enforce_iam = enforce_iam
@@ -259,18 +73,33 @@ class LocalCloud:
 
     # -- setup ------------------------------------------------------------------------
     def __enter__(self) -> "LocalCloud":
-        from moto import mock_aws
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__(None, None, None)            # a half-started cloud leaves nothing running
+            raise
 
+    def _start(self) -> "LocalCloud":
+        from moto import mock_aws
+        import cv2
+
+        cv2.setNumThreads(1)                    # one vCPU, as a 1769 MB Lambda has: CPU time is the handler's own
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # the ASL interpreter logs, at ERROR, every Choice test of a path that is absent (IsPresent: false)
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         base_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
                     "AWS_ACCESS_KEY_ID": "setup", "AWS_SECRET_ACCESS_KEY": "setup",
                     "POWERTOOLS_SERVICE_NAME": "autoposter", "POWERTOOLS_METRICS_NAMESPACE": "Autoposter",
-                    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "INFO",   # as deployed; counted
                     "INPUT_BUCKET": self.buckets["input"], "WORK_BUCKET": self.buckets["work"],
-                    "CDN_BUCKET": self.buckets["cdn"],
+                    "CDN_BUCKET": self.buckets["cdn"], "EVENT_BUS": self.event_bus,
+                    "CDN_BASE_URL": "https://cdn.local/",
                     "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{iam.STACK}-posters",
                     "LINK_BASE": "https://videos.example.com/watch/"}
-        base_env.update(template_environment(self.root / "template.yaml"))
+        base_env.update(stack.environment(self.template))
+        for folder in stack.functions(self.template).values():
+            base_env.update({k: v for k, v in stack.environment(self.template, folder).items()
+                             if k not in base_env})
         base_env.update(self.extra_env)
         self._set_env(base_env)
         os.environ.pop("AWS_SESSION_TOKEN", None)      # IAM user keys: no session token
@@ -278,7 +107,7 @@ class LocalCloud:
         self.mock.start()
         import boto3
 
-        self.policies = iam.principal_policies(self.root / "template.yaml")
+        self.policies = iam.principal_policies(self.template)
         if self.policy_edit:
             self.policy_edit(self.policies)
         admin = self._principals(boto3)
@@ -288,24 +117,81 @@ class LocalCloud:
         self._set_env({"AWS_ENDPOINT_URL_S3": self.s3_endpoint})
         session = boto3.Session(aws_access_key_id=admin[0], aws_secret_access_key=admin[1], region_name=REGION)
         self.s3, self.sfn = session.client("s3"), session.client("stepfunctions")
+        self.events_client, self.sqs = session.client("events"), session.client("sqs")
         for b in self.buckets.values():
             self.s3.create_bucket(Bucket=b)
-        self.handlers = {name: self._load(name) for name in FUNCTIONS}
-        self.server = LambdaInvokeServer(self).start()
+        self.s3.put_bucket_versioning(Bucket=self.buckets["input"], VersioningConfiguration={"Status": "Enabled"})
+        self.dead_letters = self.sqs.create_queue(QueueName="ExtractFailuresQueue")["QueueUrl"]
+        self._event_sink()
+        self.handlers = {f: self._load(f) for f in stack.functions(self.template).values()}
+        self._count_logs()
+        self.server = LambdaInvokeServer(self.handlers, self.run_as, self.may).start()
         self._set_env({"AWS_ENDPOINT_URL_LAMBDA": self.server.url})
         definition = (self.root / "statemachine" / "posters.asl.json").read_text()
-        for var, fn in ARN_SUBS.items():
-            definition = definition.replace("${%s}" % var, function_arn(fn))
-        definition = definition.replace("${ChildExecutionType}", "STANDARD")   # moto runs STANDARD children only
+        for var, value in stack.substitutions(self.template).items():
+            if var == "ChildExecutionType":
+                value = "STANDARD"                                  # moto runs STANDARD children only
+            elif value.startswith("function:"):
+                value = function_arn(value.split(":", 1)[1])
+            definition = definition.replace("${%s}" % var, value)
         self.state_machine_arn = self.sfn.create_state_machine(
             name=f"{iam.STACK}-posters", definition=definition,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/{iam.STACK}-states")["stateMachineArn"]
         if self.enforce_iam:
             from moto.core.authorization import enable_iam_authentication
+
+            from .patches import check_map_runs, scope_step_functions_requests
             scope_step_functions_requests()
+            check_map_runs(self.may, self.state_machine_arn)
             self._iam = enable_iam_authentication()
             self._iam.__enter__()
         return self
+
+    class _LogSink:
+        """Where the handlers' log lines go here: counted (the usage report's log ingestion), not shown."""
+
+        def __init__(self):
+            self.bytes = 0
+
+        def write(self, text: str) -> int:
+            self.bytes += len(text.encode("utf-8"))
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    def _count_logs(self) -> None:
+        self._logs = self._LogSink()
+        lg = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "autoposter"))
+        for h in lg.handlers:
+            if isinstance(h, logging.StreamHandler):
+                with h.lock:                    # not setStream: it flushes the old stream, which may be closed
+                    h.stream = self._logs
+
+    @property
+    def log_bytes(self) -> int:
+        return self._logs.bytes
+
+    def _event_sink(self) -> None:
+        """The application's bus, with a rule that copies every autoposter event to a queue (``events()``)."""
+        self.events_client.create_event_bus(Name=self.event_bus)
+        q = self.sqs.create_queue(QueueName="autoposter-events-sink")["QueueUrl"]
+        self._queue = q
+        arn = self.sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events_client.put_rule(Name="all", EventBusName=self.event_bus,
+                                    EventPattern=json.dumps({"source": ["autoposter"]}))
+        self.events_client.put_targets(Rule="all", EventBusName=self.event_bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def events(self) -> list[dict]:
+        """Every event the application sent so far (``detail-type`` and ``detail``), oldest first."""
+        out = []
+        while True:
+            msgs = self.sqs.receive_message(QueueUrl=self._queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return out
+            for m in msgs:
+                out.append(json.loads(m["Body"]))
+                self.sqs.delete_message(QueueUrl=self._queue, ReceiptHandle=m["ReceiptHandle"])
 
     def _principals(self, boto3) -> tuple[str, str]:
         """IAM users: one per function role, the state machine role (key ``ak``), an admin for the harness."""
@@ -328,11 +214,13 @@ class LocalCloud:
 
     @staticmethod
     def _exists(bucket: str, key: str) -> bool:
-        from moto.s3.models import s3_backends
+        """Is there a current version (a delete marker is none: S3 answers as for a missing key)?"""
+        from moto.s3.models import FakeDeleteMarker, s3_backends
         try:
-            return key in s3_backends[ACCOUNT]["aws"].get_bucket(bucket).keys
+            obj = s3_backends[ACCOUNT]["aws"].get_bucket(bucket).keys.get(key)
         except Exception:
             return False
+        return obj is not None and not isinstance(obj, FakeDeleteMarker)
 
     def may(self, who: str, action: str, resource: str) -> bool:
         """Does ``who``'s policy allow ``action`` on ``resource`` (IAM's evaluation, as moto implements it)?"""
@@ -347,6 +235,9 @@ class LocalCloud:
         """Call a handler with its role's credentials in the environment, as Lambda provides them."""
         from autoposter_aws import storage
 
+        pick = self.faults.get(name)
+        if pick is not None and pick(event):
+            raise InjectedFault(f"injected failure in {name}")
         key, secret = self.keys[name]
         saved = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
         os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = key, secret
@@ -358,11 +249,16 @@ class LocalCloud:
             storage.client.cache_clear()
 
     def __exit__(self, *exc):
-        if self.enforce_iam:
+        if getattr(self, "_iam", None) is not None:
             self._iam.__exit__(None, None, None)
-        self.server.stop()
-        self.s3_server.stop()
-        self.mock.stop()
+            self._iam = None
+        for part in ("server", "s3_server"):
+            if getattr(self, part, None) is not None:
+                getattr(self, part).stop()
+                setattr(self, part, None)
+        if getattr(self, "mock", None) is not None:
+            self.mock.stop()
+            self.mock = None
         from autoposter_aws import storage
         storage.client.cache_clear()
         for k, v in self._saved.items():
@@ -399,15 +295,77 @@ class LocalCloud:
                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}",
                               "ownerIdentity": {"principalId": "LOCAL"}},
                    "object": {"key": quote_plus(key, safe="/"), "size": head["ContentLength"],
-                              "eTag": head["ETag"].strip('"'), "sequencer": "0A1B2C3D4E5F678901"}}}]}
+                              "eTag": head["ETag"].strip('"'), "versionId": head.get("VersionId", ""),
+                              "sequencer": "0A1B2C3D4E5F678901"}}}]}
 
     def deliver(self, event: dict) -> dict:
-        """Invoke extract_frames with the S3 event (as S3's asynchronous invocation would)."""
-        status, headers, payload = self.server.invoke("extract_frames", json.dumps(event).encode(), caller="")
+        """Invoke extract_frames with the S3 event as S3's asynchronous invocation would: only if the
+        function's resource-based policy lets S3 invoke it; an invocation that fails goes, with the
+        function's role, to its on-failure destination (the dead-letter queue), as Lambda sends it."""
+        status, headers, payload = self.server.invoke("extract_frames", json.dumps(event).encode(),
+                                                      caller="s3")
         out = json.loads(payload)
+        if status == 403:
+            raise RuntimeError(f"S3 cannot invoke extract_frames: {out.get('message')}")
         if "X-Amz-Function-Error" in headers:
+            self._dead_letter(event, out)
             raise RuntimeError(f"extract_frames failed: {out['errorType']}: {out['errorMessage']}")
         return out
+
+    def _dead_letter(self, event: dict, error: dict) -> None:
+        import boto3
+        key, secret = self.keys["extract_frames"]
+        sqs = boto3.client("sqs", region_name=REGION, aws_access_key_id=key, aws_secret_access_key=secret)
+        body = {"requestContext": {"condition": "RetriesExhausted", "functionArn": function_arn("extract_frames")},
+                "responsePayload": error, "requestPayload": event}
+        sqs.send_message(QueueUrl=self.dead_letters, MessageBody=json.dumps(body))
+
+    def dead_lettered(self) -> list[dict]:
+        msgs = self.sqs.receive_message(QueueUrl=self.dead_letters, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in msgs]
+
+    @contextlib.contextmanager
+    def revoke(self, who: str, policy: int, statement: int):
+        """Run with one statement of ``who``'s policies removed (the policy-mutation test), then restore it."""
+        import boto3
+        from moto.iam.models import iam_backends
+        doc = self.policies[who][policy]
+        saved = doc["Statement"].pop(statement)
+        iam_client = boto3.client("iam", region_name=REGION, aws_access_key_id=self.keys["harness"][0],
+                                  aws_secret_access_key=self.keys["harness"][1])
+        user = iam_backends[ACCOUNT]["aws"].get_user(f"role-{who}")
+        names = sorted(user.policies)
+        try:
+            with self._admin():
+                for n in names:
+                    iam_client.delete_user_policy(UserName=f"role-{who}", PolicyName=n)
+                for i, d in enumerate(x for x in self.policies[who] if x["Statement"]):
+                    iam_client.put_user_policy(UserName=f"role-{who}", PolicyName=f"p{i}",
+                                               PolicyDocument=json.dumps({"Version": "2012-10-17", **d}))
+            yield saved
+        finally:
+            doc["Statement"].insert(statement, saved)
+            with self._admin():
+                for n in sorted(user.policies):
+                    iam_client.delete_user_policy(UserName=f"role-{who}", PolicyName=n)
+                for i, d in enumerate(x for x in self.policies[who] if x["Statement"]):
+                    iam_client.put_user_policy(UserName=f"role-{who}", PolicyName=f"p{i}",
+                                               PolicyDocument=json.dumps({"Version": "2012-10-17", **d}))
+
+    @contextlib.contextmanager
+    def _admin(self):
+        saved = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+        os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = self.keys["harness"]
+        try:
+            yield
+        finally:
+            os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = saved
+
+    def start(self, execution_input: dict, name: str | None = None) -> str:
+        """Start an execution by hand, as a person would from the console (a rerender, a rerun)."""
+        kw = {"name": name} if name else {}
+        return self.sfn.start_execution(stateMachineArn=self.state_machine_arn, input=json.dumps(execution_input),
+                                        **kw)["executionArn"]
 
     def history(self, execution_arn: str) -> list[dict]:
         events, token = [], None
@@ -441,24 +399,32 @@ class LocalCloud:
                 raise TimeoutError(f"execution {execution_arn} still RUNNING after {timeout:.0f}s")
             time.sleep(0.1)
 
-    def published(self, job_id: str) -> list[str]:
+    def listing(self, bucket: str, prefix: str = "") -> list[str]:
         keys, token = [], None
         while True:
             kw = {"ContinuationToken": token} if token else {}
-            page = self.s3.list_objects_v2(Bucket=self.buckets["cdn"], Prefix=f"videos/{job_id}/", **kw)
+            page = self.s3.list_objects_v2(Bucket=self.buckets.get(bucket, bucket), Prefix=prefix, **kw)
             keys += [o["Key"] for o in page.get("Contents", [])]
             token = page.get("NextContinuationToken")
             if not token:
                 return sorted(keys)
 
+    def status(self, key: str) -> dict | None:
+        """``videos/<key>/latest.json``: where an upload's posters are, or why there are none."""
+        from autoposter_aws import keys
+        try:
+            return self.get_json("cdn", keys.status(key))
+        except self.s3.exceptions.NoSuchKey:
+            return None
+
     def get_json(self, bucket: str, key: str):
         return json.loads(self.s3.get_object(Bucket=self.buckets.get(bucket, bucket), Key=key)["Body"].read())
 
-    def download(self, job_id: str, out_dir: str | Path) -> list[Path]:
+    def download(self, prefix: str, out_dir: str | Path) -> list[Path]:
+        """Every object under a CDN ``prefix`` (a published set) into ``out_dir``."""
         out = Path(out_dir)
         files = []
-        prefix = f"videos/{job_id}/"
-        for key in self.published(job_id):
+        for key in self.listing("cdn", prefix):
             dest = out / key[len(prefix):]
             dest.parent.mkdir(parents=True, exist_ok=True)
             self.s3.download_file(self.buckets["cdn"], key, str(dest))
@@ -473,4 +439,6 @@ class LocalCloud:
                 out.setdefault(who, Counter())[op] += n
         return {k: dict(v) for k, v in out.items()}
 
-
+    def s3_bytes_read(self) -> dict:
+        """Bytes each principal read from S3 (GET bodies, ranged reads included)."""
+        return {k: v for k, v in self.s3_server.app.bytes_out.items() if k not in ("harness", "setup", "anonymous")}

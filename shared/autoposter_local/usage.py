@@ -1,17 +1,24 @@
-"""What one local-cloud run would cost on AWS: counts measured here, prices typed in from AWS's list.
+"""What one local-cloud run would cost on AWS: counts measured here, prices typed in from AWS's list (S10).
 
-Lambda: invocations and GB-seconds per function = measured handler durations × configured
-memory (template.yaml), plus one cold start (init: imports and model loading, billed by
-Lambda since 2025) per function per run — a lone upload, the dearest case. Durations are
-this machine's single core; at 1769 MB a function has one full vCPU, so they carry over.
-Step Functions: the Standard parent's state transitions (inline Map iterations are free, the
-states inside them are not; a Distributed Map bills one transition per child it starts);
-children of the Distributed Map are priced as the template configures them (EXPRESS:
-requests + duration at the 64 MB minimum; STANDARD: their transitions). S3: requests by
-operation as the local S3 endpoint saw them, by function. Not included: CloudFront,
-storage, CloudWatch Logs, data transfer.
+* Lambda compute: each handler's **CPU time** (measured on the thread that ran it; OpenCV and
+  onnxruntime run one thread, as on a 1769 MB function's single vCPU) plus one cold start per
+  function (its INIT: imports and model loading, CPU time of a fresh interpreter, billed since
+  2025), × the function's memory. CPU time does not depend on how loaded this machine is;
+  S3 latency, which Lambda bills as wall time, is added as an estimate per request (``S3_WAIT``).
+* Step Functions: the Standard parent's state transitions; Distributed Map children as the
+  template configures them (EXPRESS: requests + duration at the 64 MB minimum).
+* S3 requests by operation as the local S3 endpoint saw them, and the bytes the workers read.
+* Storage, per month it is kept: the upload (input bucket, kept until deleted unless
+  UploadExpirationDays is set), the job's work (work bucket, expired after WorkExpirationDays),
+  the published set (CDN bucket, kept). Logs: bytes the handlers logged at the deployed level
+  (INFO) plus Lambda's platform lines, at CloudWatch's ingestion price; X-Ray: one trace per
+  execution and per child.
+* Left out (said in ``notes``): CloudFront requests and transfer, data transfer, free tiers,
+  KMS (the buckets use SSE-S3, which is free), SQS (only on failure).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 # AWS list prices, us-east-1, as of 2026-11 (the only typed-in numbers of the report)
 PRICES = {
@@ -23,16 +30,20 @@ PRICES = {
     "sfn_express_gb_s": 0.00001667,
     "s3_put_class": 0.005 / 1000,      # PUT, COPY, POST, LIST
     "s3_get_class": 0.0004 / 1000,     # GET, HEAD and the rest
+    "s3_gb_month": 0.023,              # S3 Standard, first 50 TB
+    "logs_gb_ingested": 0.50,
+    "xray_trace": 5.00 / 1e6,
 }
 PUT_CLASS = {"PutObject", "CopyObject", "PostObject", "ListObjectsV2", "ListObjects", "MultipartUpload",
-             "UploadPart", "CreateBucket"}
+             "UploadPart", "CreateBucket", "ListObjectVersions"}
 EXPRESS_MIN_GB = 64 / 1024
+S3_WAIT = 0.015                   # s of billed wall time per S3 request (latency; estimated, not measured)
+PLATFORM_LOG_BYTES = 350          # START, END and REPORT lines Lambda writes per invocation
+EXTRACTION = ("extract_frames", "extract_segment", "sample")
 
 
 def template_config(template_path) -> dict:
-    """Memory per function folder, the architecture and the children's execution type from template.yaml."""
-    from pathlib import Path
-
+    """Memory per function folder, the architecture, the children's execution type and the lifecycle days."""
     from cfnlint.decode import decode
 
     tpl, _ = decode(str(template_path))
@@ -42,96 +53,141 @@ def template_config(template_path) -> dict:
         if res["Type"] == "AWS::Serverless::Function":
             p = res["Properties"]
             memory[Path(p["CodeUri"]).name] = int(p.get("MemorySize", glob.get("MemorySize", 128)))
+    params = {k: v.get("Default") for k, v in tpl["Parameters"].items()}
     return {"memory_mb": memory, "architecture": glob.get("Architectures", ["x86_64"])[0],
-            "child_execution_type": tpl["Parameters"]["ChildExecutionType"]["Default"]}
+            "child_execution_type": params["ChildExecutionType"],
+            "work_days": float(params.get("WorkExpirationDays", 14)),
+            "upload_days": float(params.get("UploadExpirationDays", 0) or 0)}
 
 
-def cold_start_seconds(root, function: str, env: dict | None = None) -> float:
-    """Import of functions/<function>/app.py (and what its module level loads: the models) in a
-    fresh interpreter, less a bare interpreter's start: the function's INIT phase."""
+def cold_start_cpu(root, function: str, env: dict | None = None) -> float:
+    """CPU seconds of importing functions/<function>/app.py (and what its module level loads: the models)
+    in a fresh interpreter, less a bare interpreter's: the function's INIT phase."""
     import os
     import subprocess
     import sys
 
-    code = ("import importlib.util,time,sys;t=time.perf_counter();"
-            f"s=importlib.util.spec_from_file_location('app', {str(root / 'functions' / function / 'app.py')!r});"
-            "s.loader.exec_module(importlib.util.module_from_spec(s));print(time.perf_counter()-t)")
+    probe = ("import resource,importlib.util,sys;"
+             "u=lambda:(lambda r:r.ru_utime+r.ru_stime)(resource.getrusage(resource.RUSAGE_SELF));t=u();{}"
+             "print(u()-t)")
+    load = (f"s=importlib.util.spec_from_file_location('app', {str(root / 'functions' / function / 'app.py')!r});"
+            "s.loader.exec_module(importlib.util.module_from_spec(s));")
     e = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
-         "POWERTOOLS_METRICS_DISABLED": "true", **(env or {})}
+         "POWERTOOLS_METRICS_DISABLED": "true", "OMP_NUM_THREADS": "1", **(env or {})}
     runs = []
     for _ in range(3):
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, timeout=120)
+        r = subprocess.run([sys.executable, "-c", probe.format(load)], capture_output=True, text=True, env=e,
+                           timeout=120)
         runs.append(float(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else 0.0)
     return sorted(runs)[1]
 
 
-def report(cloud, execution_arn: str, video_seconds: float, output: dict) -> dict:
-    cfg = template_config(cloud.root / "template.yaml")
+def _sizes(cloud, bucket: str, prefix: str) -> int:
+    total, token = 0, None
+    while True:
+        kw = {"ContinuationToken": token} if token else {}
+        page = cloud.s3.list_objects_v2(Bucket=cloud.buckets[bucket], Prefix=prefix, **kw)
+        total += sum(o["Size"] for o in page.get("Contents", []))
+        token = page.get("NextContinuationToken")
+        if not token:
+            return total
+
+
+def report(cloud, execution_arn: str, source, output: dict) -> dict:
+    """The usage and cost of one execution; ``source`` is the uploaded video (its size and length)."""
+    from autoposter.video import read_header
+
+    cfg = template_config(cloud.template)
     arch, child_type = cfg["architecture"], cfg["child_execution_type"]
+    video_seconds = read_header(source).duration
+    s3 = cloud.s3_requests()
     lam = {}
-    for fn, durs in cloud.server.durations.items():
+    for fn, cpu in cloud.server.cpu.items():
         mem_gb = cfg["memory_mb"][fn] / 1024
-        init = cold_start_seconds(cloud.root, fn)
-        lam[fn] = {"invocations": len(durs), "duration_s": round(sum(durs), 3), "init_s": round(init, 3),
-                   "memory_mb": cfg["memory_mb"][fn], "gb_s": round((sum(durs) + init) * mem_gb, 4)}
+        init = cold_start_cpu(cloud.root, fn)
+        wait = S3_WAIT * sum(s3.get(fn, {}).values())
+        billed = sum(cpu) + init + wait
+        lam[fn] = {"invocations": len(cpu), "cpu_s": round(sum(cpu), 3), "init_cpu_s": round(init, 3),
+                   "s3_wait_s": round(wait, 3), "wall_s": round(sum(cloud.server.durations[fn]), 3),
+                   "memory_mb": cfg["memory_mb"][fn], "gb_s": round(billed * mem_gb, 4)}
     children = cloud.map_run_items(execution_arn)       # one child execution per item (no ItemBatcher)
     parent = cloud.transitions(execution_arn)
-    child_tasks = {fn: len(cloud.server.durations.get(fn, [])) for fn in ("analyse", "batch_failed")}
-    child_seconds = sum(sum(cloud.server.durations.get(fn, [])) for fn in child_tasks)
+    child_fns = ("extract_segment", "analyse", "batch_failed")
+    child_seconds = sum(lam[f]["cpu_s"] + lam[f]["s3_wait_s"] for f in child_fns if f in lam)
     sfn = {"standard_transitions": parent + children, "children": children,
            "child_execution_type": child_type, "express_requests": 0, "express_gb_s": 0.0}
     if child_type == "EXPRESS":
         sfn["express_requests"] = children
         sfn["express_gb_s"] = round(child_seconds * EXPRESS_MIN_GB, 4)
     else:                                               # a STANDARD child bills each state it enters
-        sfn["standard_transitions"] += sum(child_tasks.values())
-    s3 = cloud.s3_requests()
+        sfn["standard_transitions"] += sum(lam[f]["invocations"] for f in child_fns if f in lam)
     put = sum(n for ops in s3.values() for op, n in ops.items() if op in PUT_CLASS)
     get = sum(n for ops in s3.values() for op, n in ops.items() if op not in PUT_CLASS)
     invocations = sum(v["invocations"] for v in lam.values())
+    gb_s = {fn: v["gb_s"] for fn, v in lam.items()}
+    price = PRICES[arch]["lambda_gb_s"]
     parts = {
-        "lambda_compute": sum(v["gb_s"] for v in lam.values()) * PRICES[arch]["lambda_gb_s"],
+        "extraction_compute": sum(v for fn, v in gb_s.items() if fn in EXTRACTION) * price,
+        "analysis_publish_compute": sum(v for fn, v in gb_s.items() if fn not in EXTRACTION) * price,
         "lambda_requests": invocations * PRICES["lambda_request"],
         "step_functions": sfn["standard_transitions"] * PRICES["sfn_standard_transition"]
         + sfn["express_requests"] * PRICES["sfn_express_request"] + sfn["express_gb_s"] * PRICES["sfn_express_gb_s"],
         "s3_requests": put * PRICES["s3_put_class"] + get * PRICES["s3_get_class"],
+        "logs": (cloud.log_bytes + PLATFORM_LOG_BYTES * invocations) / 1e9 * PRICES["logs_gb_ingested"],
+        "xray": (1 + children) * PRICES["xray_trace"],
     }
     per_video = sum(parts.values())
-    per_minute = per_video * 60.0 / max(video_seconds, 1e-9)
+    minutes = max(video_seconds, 1e-9) / 60.0
+    job_id = output.get("job_id", "")
+    work = _sizes(cloud, "work", f"jobs/{job_id}/") if job_id else 0
+    cdn = _sizes(cloud, "cdn", output.get("set", "\0"))
+    gbm = PRICES["s3_gb_month"] / 1e9
+    storage = {"input_bytes": source.size_bytes, "work_bytes": work, "cdn_bytes": cdn,
+               "input_per_month_usd": round(source.size_bytes * gbm, 7),
+               "work_once_usd": round(work * gbm * cfg["work_days"] / 30.0, 7),
+               "cdn_per_month_usd": round(cdn * gbm, 7)}
+    read = cloud.s3_bytes_read()
+    workers_read = sum(read.get(f, 0) for f in ("extract_frames", "extract_segment"))
     frames = output.get("frames_analysed", 0)
     return {
-        "architecture": arch, "video_seconds": round(video_seconds, 3),
+        "architecture": arch, "video_seconds": round(video_seconds, 3), "video_bytes": source.size_bytes,
         "lambda": lam, "lambda_invocations": invocations, "step_functions": sfn,
-        "s3": {"by_function": s3, "put_class": put, "get_class": get,
-               "get_per_frame": round(sum(n for ops in s3.values() for op, n in ops.items()
-                                          if op == "GetObject") / max(frames, 1), 3)},
-        "frames_analysed": frames, "batches": output.get("batches", 0),
-        "transitions_per_frame": round(sfn["standard_transitions"] / max(frames, 1), 3),
-        "posters_rendered": output.get("rendered", 0), "posters_published": output.get("posters", 0),
+        "s3": {"by_function": s3, "put_class": put, "get_class": get, "bytes_read": read,
+               "workers_read_per_video_minute": round(workers_read / minutes),
+               "workers_read_share_of_file": round(workers_read / max(source.size_bytes, 1), 3)},
+        "storage": storage, "log_bytes": cloud.log_bytes + PLATFORM_LOG_BYTES * invocations,
+        "frames_analysed": frames, "posters_published": output.get("posters", 0),
         "cost_usd": {k: round(v, 7) for k, v in parts.items()}, "cost_per_video_usd": round(per_video, 7),
-        "cost_per_video_minute_usd": round(per_minute, 6),
-        "cost_per_video_minute_parts_usd": {k: round(v * 60.0 / max(video_seconds, 1e-9), 6)
-                                            for k, v in parts.items()},
-        "prices": {"lambda_gb_s": PRICES[arch]["lambda_gb_s"],
-                   **{k: v for k, v in PRICES.items() if k not in ("arm64", "x86_64")}},
-        "notes": "list prices us-east-1; durations measured on this machine (one core); one cold start per "
-                 "function; CloudFront, storage, logs and transfer not included",
+        "cost_per_video_minute_usd": round(per_video / minutes, 6),
+        "cost_per_video_minute_parts_usd": {k: round(v / minutes, 6) for k, v in parts.items()},
+        "storage_per_video_minute_month_usd": round((storage["input_per_month_usd"] + storage["cdn_per_month_usd"])
+                                                    / minutes, 7),
+        "prices": {"lambda_gb_s": price, **{k: v for k, v in PRICES.items() if k not in ("arm64", "x86_64")}},
+        "notes": "list prices us-east-1; compute = handler CPU time (one thread) + INIT CPU time + "
+                 f"{S3_WAIT * 1000:.0f} ms per S3 request (estimated latency); storage is per month kept (the work "
+                 "bucket's share is once, for its expiry); not included: CloudFront requests and transfer, data "
+                 "transfer, free tiers, SQS (failures only)",
     }
 
 
 def markdown(u: dict, label: str) -> str:
-    lines = [f"**{label}** ({u['video_seconds']:.0f} s of video, {u['frames_analysed']} frames in {u['batches']} "
-             f"batches, {u['architecture']}): **${u['cost_per_video_minute_usd']:.6f} per video-minute**; "
-             f"{u['posters_rendered']} posters rendered for {u['posters_published']} published; "
-             f"{u['s3']['get_per_frame']} S3 GETs and {u['transitions_per_frame']} state transitions per frame.", "",
+    lines = [f"**{label}** ({u['video_seconds']:.0f} s of video, {u['frames_analysed']} frames analysed, "
+             f"{u['architecture']}): **${u['cost_per_video_minute_usd']:.6f} per video-minute**; "
+             f"{u['posters_published']} posters published; the workers read "
+             f"{u['s3']['workers_read_share_of_file']:.2f}× the file's size from S3.", "",
              "| part | $ per video | $ per video-minute |", "|---|---:|---:|"]
     for k, v in u["cost_usd"].items():
         lines.append(f"| {k} | {v:.7f} | {u['cost_per_video_minute_parts_usd'][k]:.6f} |")
     lines.append(f"| **total** | **{u['cost_per_video_usd']:.7f}** | **{u['cost_per_video_minute_usd']:.6f}** |")
-    lines += ["", "| function | invocations | handler s | init s | memory MB | GB-s |", "|---|---:|---:|---:|---:|---:|"]
+    st = u["storage"]
+    lines += ["", f"Storage: the upload {st['input_bytes'] / 1e6:.1f} MB (${st['input_per_month_usd']:.7f} a month "
+              f"while kept), the job's work {st['work_bytes'] / 1e6:.1f} MB (${st['work_once_usd']:.7f} until it "
+              f"expires), the published set {st['cdn_bytes'] / 1e6:.1f} MB (${st['cdn_per_month_usd']:.7f} a month).",
+              "", "| function | invocations | CPU s | init CPU s | S3 wait s | wall s | memory MB | GB-s |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for fn, v in u["lambda"].items():
-        lines.append(f"| {fn} | {v['invocations']} | {v['duration_s']:.2f} | {v['init_s']:.2f} | {v['memory_mb']} "
-                     f"| {v['gb_s']:.3f} |")
+        lines.append(f"| {fn} | {v['invocations']} | {v['cpu_s']:.2f} | {v['init_cpu_s']:.2f} | {v['s3_wait_s']:.2f} "
+                     f"| {v['wall_s']:.2f} | {v['memory_mb']} | {v['gb_s']:.3f} |")
     sfn = u["step_functions"]
     lines += ["", f"Step Functions: {sfn['standard_transitions']} Standard transitions, {sfn['children']} Distributed "
               f"Map children ({sfn['child_execution_type']}: {sfn['express_requests']} Express requests, "

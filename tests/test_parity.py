@@ -1,0 +1,88 @@
+"""Q9: one pipeline. The command line and the cloud (the real state machine in the local cloud, IAM
+enforced) make the same posters from the same video: the same frames, crops, layer boxes and scores,
+and the same bytes. On the sample and on real footage letterboxed 2.35:1 (bars added, not pure black)."""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from autoposter.analysis import Job
+from autoposter.pipeline import run_video
+from autoposter.settings import Settings
+from autoposter_local.cloud import LocalCloud
+from conftest import SAMPLE
+
+TEMPLATES = "streaming,cjk"
+
+
+def letterboxed(tmp: Path) -> Path:
+    """The sample re-framed as a film: 2.35:1 picture inside 16:9, bars of luma ~16 with noise."""
+    cap = cv2.VideoCapture(str(SAMPLE))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    w, h = 854, 480
+    ah = round(w / 2.35)
+    top = (h - ah) // 2
+    rng = np.random.default_rng(7)
+    out = tmp / "film 2.35.mp4"
+    vw = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        canvas = (16 + rng.integers(0, 4, (h, w, 3))).astype(np.uint8)
+        y0 = (frame.shape[0] - ah) // 2
+        canvas[top:top + ah] = frame[y0:y0 + ah]
+        vw.write(canvas)
+    vw.release()
+    return out
+
+
+def cli(video: Path, out: Path, title: str) -> tuple[dict, Path]:
+    m = run_video(video, out, Job(title=title, link="https://example.com/v", templates=tuple(TEMPLATES.split(","))),
+                  Settings.from_env({}))
+    return m, out / "latest"
+
+
+def cloud(video: Path, title: str) -> tuple[dict, dict]:
+    from urllib.parse import quote
+    with LocalCloud({"TEMPLATES": TEMPLATES, "LINK_BASE": "https://example.com/"}) as c:
+        started = c.deliver(c.upload(video, f"uploads/{video.name}", {"title": quote(title, safe=" "),
+                                                                        "link": "https://example.com/v"}))["results"][0]
+        d = c.wait(started["execution_arn"])
+        assert d["status"] == "SUCCEEDED", d.get("cause")
+        out = json.loads(d["output"])
+        files = {k[len(out["set"]):]: c.s3.get_object(Bucket=c.buckets["cdn"], Key=k)["Body"].read()
+                 for k in c.listing("cdn", out["set"])}
+        return json.loads(files["manifest.json"]), files
+
+
+def same_posters(a: dict, b: dict) -> None:
+    assert len(a["posters"]) == len(b["posters"]) >= 10
+    for p, q in zip(a["posters"], b["posters"]):
+        for k in ("path", "template", "scenario", "rank", "frame_time", "shot", "crop", "faces", "active", "upscale"):
+            assert p[k] == q[k], (k, p["path"], p[k], q[k])
+        assert [ly["box"] for ly in p["layers"]] == [ly["box"] for ly in q["layers"]], p["path"]
+        for k, v in p["scores"].items():
+            assert q["scores"][k] == pytest.approx(v, abs=1e-6) if v is not None else q["scores"][k] is None
+    assert a["rejected"] == b["rejected"]
+
+
+@pytest.mark.parametrize("make", [lambda tmp: SAMPLE, letterboxed], ids=["sample", "letterboxed-film"])
+def test_the_command_line_and_the_cloud_make_the_same_posters(tmp_path, make):
+    video = make(tmp_path)
+    title = "Pioneers of Computing"
+    mine, folder = cli(video, tmp_path / "cli", title)
+    theirs, files = cloud(video, title)
+    same_posters(mine, theirs)
+    for p in mine["posters"]:                         # the same bytes: same frames, same renderer, same encoder
+        assert (folder / p["path"]).read_bytes() == files[p["path"]], p["path"]
+    if "film" in video.name:                          # Q6: the active picture, found and kept
+        v = mine["video"]
+        assert v["letterboxed"]
+        for p in mine["posters"]:
+            x, y, w, h = p["active"]
+            assert y >= round((480 - 854 / 2.35) / 2) and y + h <= 480 - round((480 - 854 / 2.35) / 2)
+            cx, cy, cw, ch = p["crop"]
+            assert cy >= y and cy + ch <= y + h, (p["path"], p["crop"], p["active"])
