@@ -78,11 +78,18 @@ def test_rejections_are_recorded_once_per_scenario_even_when_only_a_later_templa
     video = write_video(tmp_path / "soft.mp4", frames, fps=10)                 # every crop below the gate
     m = run_video(str(video), str(tmp_path / "out"), Job(title="t", templates=(str(mini), str(folder))),
                   Settings.from_env({"AUTOPOSTER_SCORE_SHARPNESS_MIN": "0.99"}))
-    assert not m["posters"]
+    # Q8: nothing passed, so each format gets its best rejected crop, marked with why
+    assert sorted((p["template"], p["scenario"]) for p in m["posters"]) == [("onlycover", "cover"), ("onlyfeed", "feed")]
+    assert all(p["below_threshold"].startswith("blurry") for p in m["posters"])
+    assert [f["note"].startswith("below the threshold: blurry") for f in m["formats"]] == [True, True]
     scen = [r.get("scenario") for r in m["rejected"] if r.get("scenario")]
     assert "cover" in scen and "feed" in scen
     times = [(r["frame_time"], r["scenario"]) for r in m["rejected"] if r.get("scenario")]
     assert len(times) == len(set(times))                                          # once per frame and scenario
+    off = run_video(str(video), str(tmp_path / "out2"), Job(title="t", templates=(str(mini), str(folder))),
+                    Settings.from_env({"AUTOPOSTER_SCORE_SHARPNESS_MIN": "0.99", "AUTOPOSTER_SCORE_FILL_MISSING": "0"}))
+    assert not off["posters"] and [f["count"] for f in off["missing"]] == [0, 0]
+    assert all(f["note"].startswith("none passed the gates: blurry") for f in off["missing"])
 
 
 def test_a_crop_penalised_below_the_threshold_is_rejected_not_published():

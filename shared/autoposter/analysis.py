@@ -285,7 +285,9 @@ def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads:
 def select(candidates: list[Candidate], templates: list[Template], scenarios: list[str],
            settings: Settings, feedback: dict | None = None) -> dict[tuple[str, str], list[Candidate]]:
     """M12 (+M13, Q3): per template and scenario, the top k accepted — one per shot while shots
-    last, never two near-duplicates, never two of one moment."""
+    last, never two near-duplicates, never two of one moment. Q8: when none passed the gates and
+    ``fill_missing`` is on, the best of the rejected stands in, still carrying its reason (the
+    manifest marks it ``below_threshold``); a format is empty only when the video offered no frame."""
     s = settings.score
 
     def score(c: Candidate) -> float:
@@ -299,8 +301,10 @@ def select(candidates: list[Candidate], templates: list[Template], scenarios: li
         for name in scenarios:
             if name not in tpl.scenarios:
                 continue
-            pool = [c for c in candidates if c.scenario == name and c.rejected is None
-                    and c.template in (None, tpl.name)]
-            chosen[(tpl.name, name)] = scoring.choose(pool, s.top_k, s.dup_bits, score=score,
-                                                      moment_gap=s.moment_gap)
+            mine = [c for c in candidates if c.scenario == name and c.template in (None, tpl.name)]
+            picked = scoring.choose([c for c in mine if c.rejected is None], s.top_k, s.dup_bits, score=score,
+                                    moment_gap=s.moment_gap)
+            if not picked and s.fill_missing and mine:
+                picked = [max(mine, key=lambda c: (score(c), -c.frame_time))]
+            chosen[(tpl.name, name)] = picked
     return chosen

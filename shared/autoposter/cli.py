@@ -77,7 +77,8 @@ def _summary(m: dict, out: str, seconds: float) -> None:
              "flags", "file")]
     for p in m["posters"]:
         s = p["scores"]
-        flags = ",".join(f for f, on in (("UPSCALED", p.get("upscaled")), ("FACE-CUT", p.get("faces_cut")),
+        flags = ",".join(f for f, on in (("BELOW-THRESHOLD", p.get("below_threshold")),
+                                         ("UPSCALED", p.get("upscaled")), ("FACE-CUT", p.get("faces_cut")),
                                          ("LAYER-ON-FACE", p.get("layer_on_face", 0) > 0.05)) if on) or "-"
         rows.append((p["template"], p["scenario"], f"{p['width']}x{p['height']}", str(p["rank"]),
                      f"{p['frame_time']:.1f}", str(p.get("shot", "")), f"{s['sharpness']:.2f}",
@@ -89,6 +90,11 @@ def _summary(m: dict, out: str, seconds: float) -> None:
         if i == 0:
             print("  ".join("-" * w for w in widths))
     v = m["video"]
+    formats = m.get("formats", [])
+    if any(f["note"] for f in formats):                  # Q8: every format asked, and why one came back short
+        print("\nformats asked:")
+        for f in formats:
+            print(f"  {f['template']:12s} {f['scenario']:10s} {f['count']} poster(s){'  ' + f['note'] if f['note'] else ''}")
     up = sum(1 for p in m["posters"] if p.get("upscaled"))
     if up:
         print(f"\n{up} poster(s) enlarged more than their setting allows (UPSCALED): the source is smaller than "

@@ -167,13 +167,15 @@ class SegmentResult:
     rejected: list = field(default_factory=list)
     shots: list = field(default_factory=list)    # per shot met in the segment: {"start", **bar extent}
     lookback: int = 0             # frames decoded before start (to find the previous probe)
+    seek_retries: int = 0         # seeks that landed past their target (inexact containers) and were redone
     overrun: int = 0              # frames decoded past end (an after-cut frame due there)
 
     def to_dict(self) -> dict:
         return {"index": self.index, "start": self.start, "end": self.end, "decoded": self.decoded,
                 "first": self.first, "last": self.last, "cuts": [round(c, 6) for c in self.cuts],
                 "frames": [f.to_dict() for f in self.frames], "rejected": [r.to_dict() for r in self.rejected],
-                "shots": self.shots, "lookback": self.lookback, "overrun": self.overrun}
+                "shots": self.shots, "lookback": self.lookback, "overrun": self.overrun,
+                "seek_retries": self.seek_retries}
 
     @classmethod
     def from_dict(cls, d: dict) -> "SegmentResult":
@@ -181,7 +183,8 @@ class SegmentResult:
                    int(d["decoded"]), d.get("first"), d.get("last"), [float(c) for c in d["cuts"]],
                    [Sampled.from_dict(f) for f in d["frames"]],
                    [Rejection(float(r["frame_time"]), r["reason"]) for r in d["rejected"]],
-                   list(d.get("shots", [])), int(d.get("lookback", 0)), int(d.get("overrun", 0)))
+                   list(d.get("shots", [])), int(d.get("lookback", 0)), int(d.get("overrun", 0)),
+                   int(d.get("seek_retries", 0)))
 
 
 def _thumb(img: np.ndarray) -> np.ndarray:
@@ -211,6 +214,31 @@ def frame_reason(thumb_gray: np.ndarray, s: FrameSettings) -> str | None:
     return None
 
 
+SEEK_BACKOFF = (0.0, 5.0, 20.0, 60.0)      # s further back to seek when a seek lands past its target
+
+
+def _open_before(source: VideoSource, start: float, lookback: float, out: "SegmentResult"):
+    """A capture positioned before ``start`` (by at least a few frames, to see the previous probe), and the
+    time of the frame already grabbed there (None: nothing grabbed yet). Some containers seek inexactly
+    (variable-rate Matroska and MPEG-TS land seconds late): a seek that lands past its target is tried
+    further back, and at worst the segment is read from the file's start — a frame is never skipped."""
+    cap = Capture(source)
+    if start <= 0:
+        return cap, None
+    for back in SEEK_BACKOFF:
+        target = start - lookback - back
+        if target <= 0:
+            break
+        cap.seek(target)
+        t = cap.grab()
+        if t is not None and t < start - 1e-6:
+            return cap, t
+        out.seek_retries += 1
+        cap.close()
+        cap = Capture(source)
+    return cap, None
+
+
 def sample_segment(source: VideoSource, plan_: Plan, seg: Segment, s: FrameSettings,
                    bars: activearea.BarSettings | None = None, pack: framepack.Writer | None = None,
                    progress=None) -> SegmentResult:
@@ -229,11 +257,10 @@ def sample_segment(source: VideoSource, plan_: Plan, seg: Segment, s: FrameSetti
     prev_t = prev_hist = None
     pending = None                 # time the after-cut frame is due
     span = (seg.end - seg.start) if seg.end is not None else max(plan_.header.duration - seg.start, 1e-6)
-    with Capture(source) as cap:
-        if seg.start > 0:
-            cap.seek(max(0.0, seg.start - lookback))
+    cap, t0 = _open_before(source, seg.start, lookback, out)
+    try:
         while True:
-            t = cap.grab()
+            t, t0 = (t0, None) if t0 is not None else (cap.grab(), None)
             if t is None:
                 break
             before = t < seg.start - 1e-9
@@ -297,6 +324,8 @@ def sample_segment(source: VideoSource, plan_: Plan, seg: Segment, s: FrameSetti
             fid = int(round(t * 1000))
             member = pack.add(f"{fid:010d}.jpg", data.tobytes())
             out.frames.append(Sampled(fid, t, bool(due), tg.tobytes(), tg.shape, member))
+    finally:
+        cap.close()
     out.shots.append({"start": shot_start, **(extent.to_dict() or {})})
     if progress:
         progress(1.0)

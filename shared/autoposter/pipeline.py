@@ -196,7 +196,8 @@ def gather(sampling: Sampling, batch_size: int, store: stores.Store, tolerated: 
 
 
 def candidates(done: list, store: stores.Store, templates: list[Template], scen: list[str], settings: Settings):
-    """The accepted crops and the rejections of every analysed frame. Batches scored for other
+    """Every scored crop (accepted or not: a format nothing passed takes its best rejected one) and the
+    rejections of every analysed frame. Batches scored for other
     templates, scenarios or settings (a rerender) are rescored from the stored frames and analysis:
     no model runs."""
     digest = scoring_digest(settings, templates, scen)
@@ -209,7 +210,7 @@ def candidates(done: list, store: stores.Store, templates: list[Template], scen:
             recs = [[c.to_dict() for c in score_crops(images[f["ref"]["id"]], FrameResult.from_dict(f["frame"]),
                                                       scen, settings, templates)] for f in doc["frames"]]
         rejected += _rejections([{"candidates": r} for r in recs])
-        cands += [Candidate.from_dict(c) for r in recs for c in r if not c.get("rejected")]
+        cands += [Candidate.from_dict(c) for r in recs for c in r]
     return cands, rejected
 
 
@@ -240,6 +241,8 @@ def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores
             pictures[rel] = poster
             posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link,
                                          settings.score.max_upscale))
+            if c.rejected:
+                posters[-1]["below_threshold"] = c.rejected
             if debug:
                 from .overlay import debug_overlay
                 dbg = "debug/" + rel
@@ -247,7 +250,9 @@ def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores
                 files[dbg] = (encode_jpeg(debug_overlay(img, fr, c, poster, placements, mapped, settings), 85),
                               "image/jpeg")
                 posters[-1]["debug"] = dbg
-    manifest = build_manifest(video, job, posters, rejected, settings)
+    formats = formats_report(chosen, posters, rejected)
+    manifest = build_manifest(video, job, posters, rejected, settings, formats=formats,
+                              missing=[f for f in formats if not f["count"]])
     if not posters:
         return manifest                                   # nothing published: the destination as it was
     from .gallery import contact_sheet, gallery_html
@@ -257,6 +262,27 @@ def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores
     files["index.html"] = (gallery_html(manifest, files=set(files)).encode("utf-8"), "text/html; charset=utf-8")
     publisher.publish(files, manifest)
     return manifest
+
+
+def formats_report(chosen: dict, posters: list[dict], rejected: list[dict]) -> list[dict]:
+    """Q8: every (template, scenario) asked and what came back — posters, posters below the threshold
+    (with why), or none (with why): the CLI, the manifest and the gallery all show it."""
+    from collections import Counter
+    out = []
+    for (tname, sname), picked in chosen.items():
+        mine = [p for p in posters if p["template"] == tname and p["scenario"] == sname]
+        below = [p["below_threshold"] for p in mine if p.get("below_threshold")]
+        if not mine:
+            gated = Counter(r["reason"].split(":")[0] for r in rejected if r.get("scenario") == sname)
+            why = gated or Counter(r["reason"].split(":")[0] for r in rejected if "scenario" not in r)
+            note = ("none passed the gates: " if gated else "no usable frame: ") + \
+                (", ".join(f"{k} ×{n}" for k, n in why.most_common(3)) or "none sampled")
+        elif below:
+            note = f"below the threshold: {below[0]}"
+        else:
+            note = ""
+        out.append({"template": tname, "scenario": sname, "count": len(mine), "note": note})
+    return out
 
 
 # --- on one machine --------------------------------------------------------------------------

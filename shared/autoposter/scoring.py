@@ -47,6 +47,8 @@ class ScoreSettings:
     cover_penalty: float = 0.8        # Q2: a fixed layer left on a kept face (no window avoided it)
     text_cover: float = 0.04          # Q3: a faceless frame with this share under text lines is a text card...
     text_penalty: float = 0.5         # ...and its total is multiplied by this
+    fill_missing: bool = True         # Q8: a format no candidate passed gets the best rejected one, marked
+                                      # below_threshold with its reason (False: the format stays empty, said why)
 
 
 def _gray(img: np.ndarray) -> np.ndarray:

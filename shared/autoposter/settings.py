@@ -143,7 +143,7 @@ RANGES = {
     "score.cut_penalty": (0, 1), "score.cover_penalty": (0, 1), "score.text_cover": (0, 1), "score.text_penalty": (0, 1),
     "crop.whole": (0.5, 1), "crop.outside": (0, 0.5), "crop.person_share": (0, 1), "crop.layer_cover": (0, 1), "crop.face_margin": (0, 1),
     "frames.partial_share": (0, 1), "frames.oversample": (1, 10), "frames.worker_seconds": (1, 800),
-    "frames.decode_cost": (0, 100), "frames.min_segment": (1, 3600), "frames.max_segment": (1, 86400),
+    "frames.decode_cost": (0, 100), "frames.min_segment": (0.1, 3600), "frames.max_segment": (1, 86400),
     "frames.max_segments": (1, 10000),
     "bars.level": (0, 255), "bars.flat": (0, 255), "bars.min_bar": (0, 0.5), "bars.max_bar": (0, 0.5),
     "bars.symmetry": (0, 0.5), "bars.dark_shot": (0, 255), "bars.margin": (0, 0.1),

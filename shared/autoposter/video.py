@@ -24,6 +24,10 @@ import cv2  # noqa: E402
 
 from .errors import VideoError  # noqa: E402
 
+# OpenCV's own warnings when a file will not open ("backend … can't be used to capture by name") would
+# stand beside autoposter's one-line error: errors only
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 IMAGE_MAGIC = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
                (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
 
@@ -55,6 +59,33 @@ def still_image_kind(head: bytes) -> str | None:
     return None
 
 
+def has_video_track(head: bytes, tail: bytes = b"") -> bool | None:
+    """From a file's first and last bytes, whether it holds a video track: False for audio files and for
+    MP4/MOV/Matroska containers whose tracks are all something else, True when a video track is seen,
+    None when the bytes do not say. Asked only when OpenCV cannot open a file, so that an audio-only
+    upload is refused as ``Video::NotAVideo`` rather than as a corrupt video."""
+    if head.startswith((b"ID3", b"fLaC")) or (head[:4] == b"RIFF" and head[8:12] == b"WAVE") or \
+            (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return False
+    if head.startswith(b"OggS"):
+        return b"\x80theora" in head
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
+        kinds = set()
+        for blob in (head, tail):
+            i = blob.find(b"hdlr")
+            while i >= 0:
+                kinds.add(blob[i + 12:i + 16])
+                i = blob.find(b"hdlr", i + 4)
+        return (b"vide" in kinds) if kinds else None
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        tracks = head.find(b"\x16\x54\xae\x6b")
+        if tracks < 0:
+            return None
+        region = head[tracks:tracks + 16384]
+        return b"\x83\x81\x01" in region if (b"\x83\x81\x01" in region or b"\x83\x81\x02" in region) else None
+    return None
+
+
 @dataclass(frozen=True)
 class VideoSource:
     """A video to read: ``location`` is a local path or an http(s) URL; ``name`` is what errors and the
@@ -72,7 +103,7 @@ class VideoSource:
     def local(cls, path: str | os.PathLike, max_bytes: int | None = None) -> "VideoSource":
         """A local file, checked: it exists, is a regular file, is not empty, is not a still image or text."""
         p = Path(path)
-        shown = os.fsdecode(os.fspath(path)).encode("utf-8", "backslashreplace").decode("utf-8")
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")        # a byte that is not UTF-8: \xff
         try:
             st = p.stat()
         except FileNotFoundError:
@@ -125,6 +156,15 @@ class VideoHeader:
                    float(d["duration"]), int(d.get("size_bytes", 0)), int(d.get("rotation", 0)))
 
 
+def _ends(path: str, n: int = 1 << 20) -> tuple[bytes, bytes]:
+    """The first 64 KB and the last ``n`` bytes of a file (where containers keep their track lists)."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+        size = f.seek(0, 2)
+        f.seek(max(0, size - n))
+        return head, f.read(n)
+
+
 class Capture:
     """An OpenCV capture of a source, closed on exit; one decoding thread (one vCPU per worker)."""
 
@@ -140,6 +180,9 @@ class Capture:
             self.cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)     # phone video upright (the rotation flag)
         if not self.cap.isOpened():
             self.close()
+            if not source.is_url and has_video_track(*_ends(source.location)) is False:
+                raise VideoError(f"{source.name}: the file holds no video track (audio only, or another kind of "
+                                 "stream)", code="Video::NotAVideo")
             raise VideoError(f"{source.name}: not a video OpenCV can decode (corrupt, or another file type)",
                              code="Video::Unreadable")
 

@@ -83,12 +83,18 @@ def _named(exc: VideoError, src: Source, location: str) -> Exception:
     open the URL, S3 is asked why: a denied or vanished object is said as such, not as a bad video."""
     if exc.code == "Video::Unreadable" and location.startswith("http"):
         try:
-            storage.get_range(src.bucket, src.key, 0, 0)
+            head = storage.get_range(src.bucket, src.key, 0, 65535)
+            size = int(storage.head(src.bucket, src.key).get("ContentLength", 0))
+            tail = storage.get_range(src.bucket, src.key, max(0, size - (1 << 20)), size - 1) if size else b""
         except S3NotFound:
             return VideoError(f"{src.key}: the object is gone (deleted or overwritten before it was read)",
                               code="Video::NotFound")
         except S3AccessDenied as denied:
             return denied
+        from autoposter.video import has_video_track
+        if has_video_track(head, tail) is False:
+            return VideoError(f"{src.key}: the file holds no video track (audio only, or another kind of stream)",
+                              code="Video::NotAVideo")
     return VideoError(exc.message.replace(location, src.key), code=exc.code)
 
 

@@ -1,0 +1,169 @@
+"""S11, Q6: films as catalogues hold them — bars, phone rotation, variable frame rate, every container, the
+index at the end, cuts at segment boundaries — on small real-footage fixtures (tests/videos.py)."""
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("av", reason="the film fixtures are written with PyAV (a dev dependency)")
+
+import videos  # noqa: E402
+from autoposter.analysis import Job  # noqa: E402
+from autoposter.errors import VideoError  # noqa: E402
+from autoposter.frames import FrameSettings, plan, sample_segment  # noqa: E402
+from autoposter.pipeline import candidate_frames, run_video  # noqa: E402
+from autoposter.sampling import sample  # noqa: E402
+from autoposter.settings import Settings  # noqa: E402
+from autoposter.video import VideoSource, read_header  # noqa: E402
+
+SMALL = {"AUTOPOSTER_FRAMES_MIN_SEGMENT": "0.5"}
+
+
+def sampled(path, segment_seconds=None, **env):
+    s = Settings.from_env({**SMALL, **env})
+    src = VideoSource.local(path)
+    p = plan(read_header(src), s.frames, segment_seconds)
+    results = [sample_segment(src, p, seg, s.frames, s.bars) for seg in p.segments]
+    return p, results, sample(p, results, s.frames, s.bars)
+
+
+@pytest.mark.parametrize("maker,rect", [(videos.letterboxed, videos.LETTERBOX_RECT),
+                                        (videos.pillarboxed, videos.PILLARBOX_RECT),
+                                        (videos.windowboxed, videos.WINDOWBOX_RECT)],
+                         ids=["letterbox", "pillarbox", "windowbox"])
+@pytest.mark.parametrize("noisy", [False, True], ids=["black", "noisy"])
+def test_bars_are_found_per_shot_and_no_crop_shows_one(tmp_path, maker, rect, noisy):
+    path = maker(tmp_path, noisy=noisy)
+    _, _, smp = sampled(path, segment_seconds=1.5)
+    x, y, w, h = rect
+    for shot in smp.shots:
+        ax, ay, aw, ah = shot["active"]
+        assert x <= ax <= x + 8 and y <= ay <= y + 8, (shot, rect)                 # inside the picture...
+        assert x + w - 8 <= ax + aw <= x + w and y + h - 8 <= ay + ah <= y + h, (shot, rect)   # ...losing ≤ 8 px
+    assert smp.video["letterboxed"]
+
+
+def test_posters_of_a_letterboxed_film_show_no_bar(tmp_path):
+    path = videos.letterboxed(tmp_path, noisy=True)
+    m = run_video(path, tmp_path / "out", Job(title="Film", templates=("minimal",)), Settings.from_env({}))
+    x, y, w, h = videos.LETTERBOX_RECT
+    assert m["posters"] and {p["scenario"] for p in m["posters"]} == {"story", "feed", "portrait", "landscape", "cover"}
+    for p in m["posters"]:
+        cx, cy, cw, ch = p["crop"]
+        assert cy >= y and cy + ch <= y + h and p["active"][1] >= y, (p["path"], p["crop"])
+        img = cv2.imread(str(tmp_path / "out" / "latest" / p["path"]), cv2.IMREAD_GRAYSCALE)
+        for band in (img[:6], img[-6:]):                   # the poster's edges are picture, not a bar
+            assert band.mean() > 25 or band.std() > 6, p["path"]
+
+
+def test_a_dark_scene_is_not_taken_for_bars(tmp_path):
+    """A night sky over a lit street: dark and flat at the top only — one-sided, so no bar; a whole clip too
+    dark to judge keeps its full frame too."""
+    from conftest import photo, write_video
+    street = cv2.resize(photo("coffee"), (320, 240))
+    night = []
+    for i in range(30):
+        f = np.roll(street, i * 2, axis=1).copy()
+        f[:60] = 4                                        # a black sky, 25 % of the frame, over the top only
+        night.append(f)
+    _, _, smp = sampled(write_video(tmp_path / "night.mp4", night, fps=10))
+    assert all(s["bars"] == [0.0, 0.0, 0.0, 0.0] for s in smp.shots) and not smp.video["letterboxed"]
+    dim = [(np.roll(street, i * 2, axis=1) * 0.08).astype(np.uint8) for i in range(30)]
+    _, _, smp = sampled(write_video(tmp_path / "dim.mp4", dim, fps=10))
+    assert all(s["active"] == [0, 0, 320, 240] for s in smp.shots)
+
+
+@pytest.mark.parametrize("rotate", [90, 270])
+def test_a_phone_video_is_upright(tmp_path, rotate):
+    path = videos.rotated_phone(tmp_path, rotate)
+    h = read_header(VideoSource.local(path))
+    assert (h.width, h.height, h.rotation) == (360, 640, rotate)
+    frames, smp = candidate_frames(path)
+    assert frames and all(img.shape[:2] == (640, 360) for _, img in frames)
+    m = run_video(path, tmp_path / "out", Job(title="Phone", templates=("minimal",), scenarios=("story",)),
+                  Settings.from_env({}))
+    story = m["posters"][0]
+    assert story["crop"] == [0, 0, 360, 640]                 # portrait source, 9:16 poster: the whole frame
+
+
+def test_variable_frame_rate_keeps_the_streams_own_times(tmp_path):
+    path = videos.vfr(tmp_path)
+    _, results, smp = sampled(path)
+    truth = videos.vfr_times()
+    assert sum(r.decoded for r in results) == len(truth)
+    for f in smp.frames:
+        assert min(abs(f.time - t) for t in truth) < 1e-3, f.time
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".webm", ".ts"])
+def test_every_container_decodes_whole_and_cut_into_segments(tmp_path, suffix):
+    path = videos.container(tmp_path, suffix)
+    _, one, s1 = sampled(path)
+    _, many, s3 = sampled(path, segment_seconds=1.4)
+    assert len(many) == 3 and sum(r.decoded for r in many) == sum(r.decoded for r in one) == videos.FRAMES
+    assert [f.id for f in s3.frames] == [f.id for f in s1.frames]      # no frame lost or sampled twice
+    truth = [c / videos.FPS for c in videos.container_cuts() if c]
+    assert len(s1.video["cuts"]) == len(truth)
+    for found, t in zip(s1.video["cuts"], truth):            # found by the first probe after it (6 a second)
+        assert 0 <= found - t <= 1 / 6 + 1 / videos.FPS + 0.01, (found, t)
+
+
+def test_a_variable_rate_matroska_whose_seeks_land_late_loses_no_frame(tmp_path):
+    """OpenCV seeks variable-rate .mkv seconds late: the worker notices, seeks further back, and every frame
+    is still decoded exactly once."""
+    path = videos.vfr(tmp_path, suffix=".mkv")
+    _, many, _ = sampled(path, segment_seconds=0.7)
+    assert sum(r.decoded for r in many) == videos.VFR_FRAMES
+    assert all(a.last < b.first for a, b in zip(many, many[1:]))
+
+
+def test_the_index_at_the_end(tmp_path):
+    path = videos.moov_at_end(tmp_path)
+    frames, smp = candidate_frames(path)
+    assert frames and smp.video["frames_decoded"] == videos.FRAMES
+
+
+def test_cuts_at_segment_boundaries_are_found_once(tmp_path):
+    times = (1.0, 2.5, 4.0)
+    path = videos.with_cuts(tmp_path, times)
+    truth = [f / videos.FPS for f in videos.cut_frames(times)]
+    found = None
+    for seconds in (None, 1.0, 2.5, 0.6):                  # boundaries on, just before and between the cuts
+        _, _, smp = sampled(path, segment_seconds=seconds)
+        cuts = smp.video["cuts"]
+        assert len(cuts) == len(truth) and all(0 <= c - t <= 1 / 6 + 1 / videos.FPS + 0.01 for c, t in zip(cuts, truth))
+        assert found in (None, cuts), seconds              # the same cuts however the film is cut up
+        found = cuts
+
+
+def test_a_file_without_a_video_stream_is_not_a_video(tmp_path):
+    import av
+    path = tmp_path / "song.mp4"
+    out = av.open(str(path), "w")
+    st = out.add_stream("aac", rate=44100)
+    for i in range(20):
+        fr = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        fr.sample_rate, fr.pts = 44100, i * 1024
+        for pkt in st.encode(fr):
+            out.mux(pkt)
+    for pkt in st.encode(None):
+        out.mux(pkt)
+    out.close()
+    with pytest.raises(VideoError) as e:
+        read_header(VideoSource.local(path))
+    assert e.value.code == "Video::NotAVideo"
+
+
+def test_a_non_utf8_path_reaches_no_library(tmp_path):
+    """A path with a byte that is not UTF-8 (it crashed OpenCV): the file is opened by this process."""
+    import os
+    from conftest import SAMPLE
+    raw = os.fsencode(tmp_path) + b"/clip-\xff.mp4"
+    with open(raw, "wb") as f:
+        f.write(SAMPLE.read_bytes())
+    h = read_header(VideoSource.local(os.fsdecode(raw)))
+    assert h.width == 854 and "\\xff" in h.name
+
+
+def test_frame_settings_default_keeps_a_segment_inside_its_worker():
+    s = FrameSettings()
+    assert s.worker_seconds * 2 <= 100                       # ExtractSegmentFunction's timeout (template.yaml)
