@@ -57,7 +57,10 @@ def test_aesthetics_prefers_exposed_colourful_frames():
 def test_total_is_the_weighted_mean():
     s = ScoreSettings(w_sharpness=1, w_aesthetics=2, w_expression=3)
     assert scoring.total(0.6, 0.3, 0.9, s) == pytest.approx((0.6 + 0.6 + 2.7) / 6)
-    assert scoring.total(0.6, 0.3, None, s) == pytest.approx((0.6 + 0.6) / 3)   # no face: no expression
+    # no face kept: the third term is missing_expression, so a faceless frame is not lifted by a missing term
+    assert scoring.total(0.6, 0.3, None, s) == pytest.approx((0.6 + 0.6 + 3 * s.missing_expression) / 6)
+    low = ScoreSettings(missing_expression=0.0)
+    assert scoring.total(0.9, 0.9, None, low) < scoring.total(0.9, 0.9, 0.5, low)
 
 
 class C:

@@ -2,13 +2,13 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from autoposter.faces import FaceDetector
+from autoposter.analysis import Detectors
 from autoposter.settings import Settings
 from autoposter_aws import steps
 
 logger, metrics, tracer = Logger(), Metrics(), Tracer()
 SETTINGS = Settings.from_env()
-DETECTOR = FaceDetector(SETTINGS.faces)      # models load once per container, in the init phase
+DETECTOR = Detectors.load(SETTINGS)          # models load once per container, in the init phase
 
 
 @logger.inject_lambda_context

@@ -16,11 +16,12 @@ from . import emotion, scoring
 from .cropping import SCENARIOS, Scenario, inside_share, plan_crop
 from .errors import SettingsError
 from .faces import Face, FaceDetector
+from .people import Person
 from .geometry import Box
 from .images import downscale
 from .quality import quality
 from .saliency import saliency_map
-from .textcards import text_cover
+from .textcards import overlay_cover, text_cover
 from .settings import Settings
 from .templates import Template
 
@@ -72,24 +73,47 @@ class FrameResult:
     quality: float = 1.0          # BRISQUE quality of the frame in [0, 1] (quality.py)
     active: Box | None = None     # Q6: the active picture (None: the whole frame)
     expressions: list = field(default_factory=list)   # M11 per face, in [0, 1]
+    people: list = field(default_factory=list)        # Q7: Person (head with hair and ears, body), frame pixels
+    salient_source: str = "classical"                 # which map drew the second region (M3)
+    overlay: float = 0.0          # share of the frame under burnt-in text, tickers, logos, drawn boxes
 
     @property
     def area(self) -> Box:
         return self.active or Box(0, 0, self.width, self.height)
 
-    def heads(self, margin: float) -> list[Box]:
-        """Each face as a person sees it — the detector's box grown by ``margin`` each side, inside the
-        active picture: the one notion the crop (Q1), the layers (Q2), expression and the manifest share."""
+    def face_boxes(self, margin: float) -> list[Box]:
+        """Each face as a person sees it: the detector's box grown by ``margin`` each side, inside the picture."""
         from .cropping import person_face
         a = self.area
         return [person_face(f.box.shift(-a.x, -a.y), margin, a.w, a.h).shift(a.x, a.y) for f in self.faces]
+
+    def heads(self, margin: float, share: float = 0.5) -> list[Box]:
+        """Every head in the frame as a person sees it — hair and ears, frontal, profile or from behind: a
+        person's head box, joined with the face found inside it (at least ``share`` of the grown face box),
+        and the faces no person holds. The one notion the crop (Q1), the layers (Q2) and the manifest share."""
+        faces = self.face_boxes(margin)
+        heads, used = [], set()
+        for p in self.people:
+            head = p.head
+            for i, f in enumerate(faces):
+                inter = f.intersection(p.head)
+                if i not in used and inter and inter.area >= share * f.area:
+                    used.add(i)
+                    head = head.union(f)
+            heads.append(head.clip(self.width, self.height) or head)
+        return heads + [f for i, f in enumerate(faces) if i not in used]
+
+    def bodies(self) -> list[Box]:
+        return [p.box for p in self.people]
 
     def to_dict(self) -> dict:
         return {"time": round(self.time, 3), "index": self.index, "width": self.width, "height": self.height,
                 "faces": [f.to_dict() for f in self.faces],
                 "salient": self.salient.to_list() if self.salient else None, "after_cut": self.after_cut,
                 "shot": self.shot, "text": round(self.text, 4), "quality": round(self.quality, 4),
-                "active": self.area.to_list(None), "expressions": [round(e, 4) for e in self.expressions]}
+                "active": self.area.to_list(None), "expressions": [round(e, 4) for e in self.expressions],
+                "people": [p.to_dict() for p in self.people], "salient_source": self.salient_source,
+                "overlay": round(self.overlay, 4)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FrameResult":
@@ -98,7 +122,8 @@ class FrameResult:
                    Box.from_list(d["salient"]) if d.get("salient") else None, bool(d.get("after_cut")),
                    int(d.get("shot", 0)), float(d.get("text", 0.0)), float(d.get("quality", 1.0)),
                    Box.from_list(d["active"]) if d.get("active") else None,
-                   [float(e) for e in d.get("expressions", [])])
+                   [float(e) for e in d.get("expressions", [])], [Person.from_dict(p) for p in d.get("people", [])],
+                   str(d.get("salient_source", "classical")), float(d.get("overlay", 0.0)))
 
 
 @dataclass
@@ -122,6 +147,7 @@ class Candidate:
     layer_cover: float = 0.0
     upscale: float = 1.0
     active: Box | None = None   # Q6: the active picture the crop stays inside
+    bodies: list = field(default_factory=list)   # Q2, Q7: people's bodies, frame pixels (layers keep off them)
 
     @property
     def total(self) -> float:
@@ -140,7 +166,8 @@ class Candidate:
                 "salient": self.salient.to_list() if self.salient else None,
                 "scores": self.scores, "dhash": format(self.dhash, "016x"), "rejected": self.rejected,
                 "faces_cut": list(self.faces_cut), "layer_cover": round(self.layer_cover, 4),
-                "upscale": round(self.upscale, 3), "active": self.active.to_list(None) if self.active else None}
+                "upscale": round(self.upscale, 3), "active": self.active.to_list(None) if self.active else None,
+                "bodies": [b.to_list() for b in self.bodies]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Candidate":
@@ -150,7 +177,8 @@ class Candidate:
                    Box.from_list(d["salient"]) if d.get("salient") else None,
                    dict(d["scores"]), int(d["dhash"], 16), d.get("rejected"), d.get("template"),
                    int(d.get("shot", 0)), tuple(d.get("faces_cut", ())), float(d.get("layer_cover", 0.0)),
-                   float(d.get("upscale", 1.0)), Box.from_list(d["active"]) if d.get("active") else None)
+                   float(d.get("upscale", 1.0)), Box.from_list(d["active"]) if d.get("active") else None,
+                   [Box.from_list(b) for b in d.get("bodies", [])])
 
 
 def resolve_scenarios(names) -> list[Scenario]:
@@ -170,20 +198,40 @@ def job_scenarios(job: Job, templates: list[Template]) -> list[str]:
     return [s for s in SCENARIOS if s in wanted]
 
 
-def analyze_frame(image: np.ndarray, detector: FaceDetector, settings: Settings,
+@dataclass
+class Detectors:
+    """The models a frame's analysis runs: faces (M2) and people (Q7), loaded once per process."""
+
+    faces: FaceDetector
+    people: object = None          # people.PersonDetector, or None (faces only)
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Detectors":
+        from .people import PersonDetector
+        return cls(FaceDetector(settings.faces), PersonDetector(settings.people) if settings.people.enabled else None)
+
+
+def analyze_frame(image: np.ndarray, detector, settings: Settings,
                   time: float = 0.0, index: int = 0, after_cut: bool = False, shot: int = 0,
                   active: Box | None = None) -> FrameResult:
-    """M2, M3, M11's per-face score, text cover and quality of one frame, on its active picture."""
+    """M2, M3, M11's per-face score, Q7's people, text and overlay cover and quality of one frame, on its
+    active picture. ``detector``: ``Detectors`` (or a lone ``FaceDetector``: faces only)."""
+    det = detector if isinstance(detector, Detectors) else Detectors(detector)
     h, w = image.shape[:2]
     area = (active.clip(w, h) if active else None) or Box(0, 0, w, h)
     x0, y0 = int(area.x), int(area.y)
     pic = image[y0:y0 + int(area.h), x0:x0 + int(area.w)]
     faces = [Face(f.box.shift(x0, y0), f.confidence, tuple((x + x0, y + y0) for x, y in f.landmarks))
-             for f in detector.detect(pic)]
+             for f in det.faces.detect(pic)]
+    people = []
+    if det.people is not None:
+        people = [Person(p.box.shift(x0, y0), p.head.shift(x0, y0), p.score,
+                         tuple((x + x0, y + y0, v) for x, y, v in p.keypoints)) for p in det.people.detect(pic)]
     sal = saliency_map(pic, settings.saliency)
     salient = sal.region.shift(x0, y0) if sal.region else None
     return FrameResult(time, index, w, h, faces, salient, after_cut, shot, text_cover(pic), quality(pic),
-                       area if (area.w, area.h) != (w, h) else None, face_expressions(image, faces, settings))
+                       area if (area.w, area.h) != (w, h) else None, face_expressions(image, faces, settings),
+                       people, "classical", overlay_cover(pic))
 
 
 def face_expressions(image: np.ndarray, faces: list, settings: Settings) -> list[float]:
@@ -211,8 +259,11 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     if len(fr.expressions) != len(fr.faces):              # a FrameResult made by hand: measure M11 now
         fr.expressions = face_expressions(image, fr.faces, settings)
     boxes = [f.box for f in fr.faces]
-    heads = fr.heads(settings.crop.face_margin)          # the face as a person sees it: what layers avoid
+    heads = fr.heads(settings.crop.face_margin)          # every head as a person sees it: what crops keep whole
+    bodies = fr.bodies()
     local = [b.shift(-area.x, -area.y) for b in boxes]
+    heads_local = [b.shift(-area.x, -area.y) for b in heads] if fr.people else None
+    bodies_local = [b.shift(-area.x, -area.y) for b in bodies]
     sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
     by_window: dict[tuple, tuple] = {}
     pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]
@@ -220,7 +271,8 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     for tpl, name in pairs:
         sc = SCENARIOS[name]
         avoid = tpl.fixed_fractions(name) if tpl is not None else ()
-        plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid)
+        plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid, heads_local,
+                         bodies_local)
         window = plan.window.shift(area.x, area.y)
         group = plan.group.shift(area.x, area.y) if plan.group else None
         x, y, w, h = (int(v) for v in window.to_list(None))
@@ -240,7 +292,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
                 rejected = f"low_score: total {scores['total']:.2f} < {s.total_min}"
         out.append(Candidate(fr.time, fr.index, name, window, group, heads, fr.salient, scores, digest,
                              rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
-                             upscale, fr.active))
+                             upscale, fr.active, bodies))
     return out
 
 
@@ -254,7 +306,8 @@ def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads:
     upscale = max(sc.width / max(w, 1), sc.height / max(h, 1))
     crop = downscale(region, 512)                         # the other measures work at ≤ 512 px
     sharp = scoring.sharpness_at_output(region, (sc.width, sc.height), s.sharpness_half)
-    inside = [i for i, b in enumerate(heads) if inside_share(b, window) >= settings.crop.whole]
+    grown = fr.face_boxes(settings.crop.face_margin)
+    inside = [i for i, b in enumerate(grown) if inside_share(b, window) >= settings.crop.whole]
     expr = None
     if inside:
         expr = float(np.average([fr.expressions[i] for i in inside], weights=[fr.faces[i].box.area for i in inside]))
@@ -264,6 +317,8 @@ def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads:
     aesthetics = s.quality_weight * fr.quality + (1 - s.quality_weight) * aest["score"]
     tot = scoring.total(sharp, aesthetics, expr, s)
     penalty = 1.0
+    if fr.overlay > s.overlay_min:                        # burnt-in text, tickers, captions (Q3)
+        penalty *= 1.0 - s.overlay_penalty * min(1.0, (fr.overlay - s.overlay_min) / (s.overlay_full - s.overlay_min))
     if upscale > s.max_upscale:                           # a blow-up ranks below sharper alternatives
         penalty *= s.upscale_penalty
     if fr.text >= s.text_cover and not fr.faces:          # a title card or credits: any subject wins

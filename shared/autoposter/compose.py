@@ -288,10 +288,11 @@ def _paste_region(canvas: Image.Image, source: np.ndarray, src_box: Box | None, 
 
 
 def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
-            faces: list[Box], salient: Box | None, group: Box | None = None) -> tuple[np.ndarray, list[Placement]]:
+            faces: list[Box], salient: Box | None, group: Box | None = None,
+            bodies=()) -> tuple[np.ndarray, list[Placement]]:
     """Draw ``tpl``'s layers over ``image_bgr`` (already at poster size).
 
-    ``faces``, ``salient`` and ``group`` are in poster pixels. Returns the poster
+    ``faces`` (the heads), ``bodies``, ``salient`` and ``group`` are in poster pixels. Returns the poster
     (BGR) and one ``Placement`` per drawn layer; a text layer whose field is empty
     is skipped.
     """
@@ -313,8 +314,10 @@ def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
         else:
             sw, sh = layer.size_for(scenario)
             gray = np.asarray(canvas.convert("L"))
-            pl = free_box(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name)
+            pl = free_box(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name, bodies=bodies)
         pl.extra["faces_covered"] = [round(inside_share(f, pl.box), 3) for f in faces]    # Q2, in the manifest
+        if bodies:
+            pl.extra["bodies_covered"] = [round(inside_share(b, pl.box), 3) for b in bodies]
         if layer.source == "asset":
             _paste_asset(canvas, str(tpl.asset_path(layer.value)), pl.box)
         elif text is not None:

@@ -162,15 +162,28 @@ def _cover(window: Box, avoid, faces, kept) -> float:
 
 
 def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], salient: Box | None,
-              s: CropSettings | None = None, avoid=()) -> CropPlan:
-    """M4–M6's window, then the position along its free axis that cuts no face (Q1), keeps every
-    person that fits, and keeps fixed layers (``avoid``: boxes in poster fractions) off kept faces
-    (Q2). M6's group stays whole whenever it fits; the M5 position wins every tie."""
+              s: CropSettings | None = None, avoid=(), heads: list[Box] | None = None,
+              bodies: list[Box] | None = None) -> CropPlan:
+    """M4–M6's window, then the position along its free axis that cuts no head (Q1), keeps every
+    person that fits, and keeps fixed layers (``avoid``: boxes in poster fractions) off kept heads
+    (Q2). M6's group stays whole whenever it fits; the M5 position wins every tie.
+
+    ``heads`` are the heads a person sees (hair and ears, any view; default: ``faces`` grown by
+    ``face_margin``): M5 and M6 work on them when given (people are grouped, not only faces), Q1
+    and Q2 protect them. ``bodies`` are kept as whole as the window allows, after heads. With no
+    head at all, the salient region — the faceless lead, a cartoon character, an animal — is held
+    whole when it fits (Q7)."""
     s = s or CropSettings()
-    group = group_faces(faces, s.dilation)[0] if faces else None
-    center = crop_center(width, height, faces, salient, s)
-    base = crop_window(width, height, scenario.aspect, center, group if s.keep_group else None)
-    faces = [person_face(f, s.face_margin, width, height) for f in faces]
+    if heads is None:
+        heads = [person_face(f, s.face_margin, width, height) for f in faces]
+        centre_boxes = faces
+    else:
+        centre_boxes = heads
+    group = group_faces(centre_boxes, s.dilation)[0] if centre_boxes else None
+    center = crop_center(width, height, centre_boxes, salient, s)
+    keep = (group if s.keep_group else None) if group is not None else salient
+    base = crop_window(width, height, scenario.aspect, center, keep)
+    faces = heads
     horizontal = base.w < width
     span = (width if horizontal else height) - (base.w if horizontal else base.h)
     if not faces:
@@ -189,9 +202,13 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
         return np.clip(np.minimum(hi, a1) - np.maximum(lo, a0), 0, None)
 
     full = float(base.h if horizontal else base.w)          # the window spans the other axis whole
-    shares = np.array([overlap(starts, starts + size, *along(f)) / max(along(f)[1] - along(f)[0], 1e-9)
-                       * min(1.0, overlap(0.0, full, *across(f)) / max(across(f)[1] - across(f)[0], 1e-9))
-                       for f in faces])
+
+    def shares_of(boxes):
+        return np.array([overlap(starts, starts + size, *along(f)) / max(along(f)[1] - along(f)[0], 1e-9)
+                         * min(1.0, overlap(0.0, full, *across(f)) / max(across(f)[1] - across(f)[0], 1e-9))
+                         for f in boxes]).reshape(len(boxes), len(starts))
+
+    shares = shares_of(faces)
     cut = (shares > s.outside) & (shares < s.whole)
     kept = shares >= s.whole
     largest = max(f.area for f in faces)
@@ -210,11 +227,12 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
         g0, g1 = along(group)
         holds = (starts <= g0 + 0.5) & (starts + size >= g1 - 0.5)
     over = cover > s.layer_cover
-    # the group whole, then no face cut, then no fixed layer on a kept face, then every person that
-    # fits, then the least layer cover, the most of each kept face, and M5's position (lexsort: last key first)
-    keys = (np.abs(starts - start0), -np.round((shares * kept).sum(0), 2), np.where(over, np.round(cover, 3), 0),
-            -(kept & people[:, None]).sum(0), over, cut.sum(0), ~holds)
+    body = np.round(shares_of(bodies).sum(0), 1) if bodies else np.zeros_like(starts)
+    # the group whole, then no head cut, then no fixed layer on a kept head, then every person that
+    # fits, then the least layer cover, the most of each kept head, the most of the bodies, and M5's
+    # position (lexsort: last key first)
+    keys = (np.abs(starts - start0), -body, -np.round((shares * kept).sum(0), 2),
+            np.where(over, np.round(cover, 3), 0), -(kept & people[:, None]).sum(0), over, cut.sum(0), ~holds)
     i = int(np.lexsort(keys)[0])
     w = Box(int(starts[i]), 0, base.w, base.h) if horizontal else Box(0, int(starts[i]), base.w, base.h)
     return CropPlan(w, group, center, tuple(int(j) for j in np.nonzero(cut[:, i])[0]), float(cover[i]))
-

@@ -81,8 +81,9 @@ def _positions(start: int, stop: int, steps: int, edges=()) -> np.ndarray:
 
 def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box],
              salient: Box | None, name: str = "free", steps: int = 48,
-             faces_first: bool = True) -> Placement:
-    """M8 free-layer choice on a poster whose grey pixels are ``gray`` (H×W)."""
+             faces_first: bool = True, bodies=()) -> Placement:
+    """M8 free-layer choice on a poster whose grey pixels are ``gray`` (H×W). ``faces`` are the heads
+    (Q2: avoided first), ``bodies`` the people's bodies (avoided next), then the salient region."""
     H, W = gray.shape[:2]
     r = region.clip(W, H) or Box(0, 0, W, H)
     rx, ry = int(round(r.x)), int(round(r.y))
@@ -93,23 +94,31 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
     rw, rh = rx2 - rx, ry2 - ry
     mask = np.zeros((rh, rw), dtype=np.uint8)
     face_mask = np.zeros((rh, rw), dtype=np.uint8)
+    body_mask = np.zeros((rh, rw), dtype=np.uint8)
     merged = []
-    for is_face, b in [(True, f) for f in faces] + ([(False, salient)] if salient is not None else []):
+    for kind, b in [("face", f) for f in faces] + [("body", b) for b in bodies] + \
+            ([("salient", salient)] if salient is not None else []):
         part = b.intersection(r)
         if part is None:
             continue
-        merged.append(part)
         x1, y1 = int(np.floor(part.x)) - rx, int(np.floor(part.y)) - ry
         x2, y2 = int(np.ceil(part.x2)) - rx, int(np.ceil(part.y2)) - ry
+        if kind == "body":
+            body_mask[max(0, y1):y2, max(0, x1):x2] = 1
+            continue
+        merged.append(part)
         mask[max(0, y1):y2, max(0, x1):x2] = 1
-        if is_face:
+        if kind == "face":
             face_mask[max(0, y1):y2, max(0, x1):x2] = 1
     xs = _positions(0, rw - w, steps, [e - rx for m in merged for e in (math.ceil(m.x2), math.floor(m.x) - w)])
     ys = _positions(0, rh - h, steps, [e - ry for m in merged for e in (math.ceil(m.y2), math.floor(m.y) - h)])
     overlap = _box_sums(cv2.integral(mask), xs, ys, w, h).astype(np.float64)
     cost = overlap
-    if faces_first and faces:
-        cost = _box_sums(cv2.integral(face_mask), xs, ys, w, h) * float(H * W + 1) + overlap
+    big = float(H * W + 1)
+    if bodies:                                   # bodies before the salient region...
+        cost = _box_sums(cv2.integral(body_mask), xs, ys, w, h) * big + overlap
+    if faces_first and faces:                    # ...and heads before everything
+        cost = _box_sums(cv2.integral(face_mask), xs, ys, w, h) * big * big + cost
     s1, s2 = cv2.integral2(np.ascontiguousarray(gray[ry:ry2, rx:rx2]), sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
     n = float(w * h)
     var = np.maximum(0.0, _box_sums(s2, xs, ys, w, h) / n - (_box_sums(s1, xs, ys, w, h) / n) ** 2)

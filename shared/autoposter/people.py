@@ -75,6 +75,7 @@ LANDMARK_NAMES = (
 class PeopleSettings:
     """Person detector knobs. Defaults: MediaPipe's where MediaPipe has one, else measured on real photos."""
 
+    enabled: bool = True                # Q7: look for people (bodies, heads from any side); off: faces only
     min_score: float = 0.5              # detector: a person on the detector's word alone (MediaPipe's min_score_thresh)
     candidate_score: float = 0.3        # ... or from this score when the landmark model confirms (weak_min_presence)
     nms_iou: float = 0.3                # detections overlapping more (IoU of face anchors and of upper bodies) are one

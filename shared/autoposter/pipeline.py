@@ -56,8 +56,8 @@ def analysis_digest(settings: Settings) -> str:
     """What the stored work depends on (sampling, detection, saliency, the expression mix): a stored
     analysis is reused only under the settings that made it."""
     parts = {"v": ANALYSIS_VERSION, "frames": asdict(settings.frames), "faces": asdict(settings.faces),
-             "saliency": asdict(settings.saliency), "bars": asdict(settings.bars),
-             "expression": settings.score.expression_model_weight}
+             "people": asdict(settings.people), "saliency": asdict(settings.saliency), "bars": asdict(settings.bars),
+             "expression": settings.score.expression_model_weight, "batch": settings.run.batch_size}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -129,15 +129,55 @@ def analyse_batch(b: int, refs: list[FrameRef], store: stores.Store, templates: 
                   scenarios: list[str], settings: Settings, detector) -> dict:
     """M2–M12 on each frame of batch ``b``; the whole batch's analysis written once."""
     images = read_frames(store, refs)
-    frames = []
+    work = []
     for r in refs:
         img = images[r.id]
         fr = analyze_frame(img, detector, settings, r.time, r.id, r.after_cut, r.shot, r.active_box)
-        cands = score_crops(img, fr, scenarios, settings, templates)
-        frames.append({"ref": r.to_dict(), "frame": fr.to_dict(), "candidates": [c.to_dict() for c in cands]})
+        work.append((r, fr, score_crops(img, fr, scenarios, settings, templates)))
+    work = relearn_shortlist(work, images, templates, scenarios, settings)
+    frames = [{"ref": r.to_dict(), "frame": fr.to_dict(), "candidates": [c.to_dict() for c in cands]}
+              for r, fr, cands in work]
     doc = {"ok": True, "batch": b, "scoring": scoring_digest(settings, templates, scenarios), "frames": frames}
     stores.put_json(store, analysis_key(b), doc)
     return doc
+
+
+def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: Settings) -> list:
+    """Q7: the batch's best-scoring frames (``saliency.shortlist``) are judged again with the learned map
+    (U²-Netp), where it changes a decision: when nobody is in the frame, or when it disagrees with the
+    classical map (IoU below ``disagree_iou``), its region becomes the second region and the frame's crops
+    are scored again. A few frames a batch, not every frame: the model costs ~0.2 s a frame."""
+    from .saliency import learned_region
+    s = settings.saliency
+    if s.shortlist <= 0 or s.model == "u2netp" or not work:
+        return work
+
+    def best(item):
+        cands = item[2]
+        ok = [c.total for c in cands if not c.rejected]
+        return max(ok) if ok else max([c.total for c in cands] or [0.0]) - 1.0
+
+    order = sorted(range(len(work)), key=lambda i: (-best(work[i]), work[i][0].time))[:s.shortlist]
+    out = list(work)
+    for i in order:
+        r, fr, cands = work[i]
+        a = fr.area
+        img = images[r.id]
+        pic = img[int(a.y):int(a.y + a.h), int(a.x):int(a.x + a.w)]
+        learned = learned_region(pic, s)
+        if learned is None:
+            continue
+        learned = learned.shift(a.x, a.y)
+        nobody = not fr.faces and not fr.people
+        if nobody or fr.salient is None or _iou(fr.salient, learned) < s.disagree_iou:
+            fr.salient, fr.salient_source = learned, "u2netp"
+            out[i] = (r, fr, score_crops(img, fr, scenarios, settings, templates))
+    return out
+
+
+def _iou(a, b) -> float:
+    inter = a.intersection(b)
+    return inter.area / (a.area + b.area - inter.area) if inter else 0.0
 
 
 def batch_failure(b: int, refs: list[FrameRef], error: str, message: str, store: stores.Store) -> dict:
@@ -301,11 +341,11 @@ _WORKER: dict = {}
 
 
 def _detector(settings: Settings):
-    from .faces import FaceDetector
-    key = json.dumps(asdict(settings.faces), default=str)
+    from .analysis import Detectors
+    key = json.dumps([asdict(settings.faces), asdict(settings.people)], default=str)
     if key not in _WORKER:
         _WORKER.clear()
-        _WORKER[key] = FaceDetector(settings.faces)
+        _WORKER[key] = Detectors.load(settings)
     return _WORKER[key]
 
 

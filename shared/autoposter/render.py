@@ -35,8 +35,9 @@ def render_poster(image: np.ndarray, cand: Candidate, tpl: Template, meta: dict)
     faces = [p for p in (to_poster_space(b, cand.crop, sc).intersection(area) for b in cand.faces) if p]
     sal = to_poster_space(cand.salient, cand.crop, sc).intersection(area) if cand.salient else None
     group = to_poster_space(cand.group, cand.crop, sc).intersection(area) if cand.group else None
-    poster, placements = compose(canvas, tpl, cand.scenario, meta, faces, sal, group)
-    return poster, placements, {"faces": faces, "salient": sal, "group": group}
+    bodies = [p for p in (to_poster_space(b, cand.crop, sc).intersection(area) for b in cand.bodies) if p]
+    poster, placements = compose(canvas, tpl, cand.scenario, meta, faces, sal, group, bodies)
+    return poster, placements, {"faces": faces, "salient": sal, "group": group, "bodies": bodies}
 
 
 def encode_jpeg(img: np.ndarray, quality: int = POSTER_QUALITY) -> bytes:
@@ -54,12 +55,14 @@ def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: i
     return {"path": path, "link": link, "template": tpl.name, "scenario": cand.scenario, "rank": rank,
             "width": sc.width, "height": sc.height, "frame_time": round(cand.frame_time, 3), "shot": cand.shot,
             "crop": cand.crop.to_list(None), "faces": [b.to_list() for b in cand.faces],
+            "bodies": [b.to_list() for b in cand.bodies],
             "group": cand.group.to_list() if cand.group else None,
             "salient": cand.salient.to_list() if cand.salient else None,
             "active": cand.active.to_list(None) if cand.active else None,
             "upscale": round(cand.upscale, 2), "upscaled": cand.upscale > max_upscale,
             "faces_cut": list(cand.faces_cut),
             "layer_on_face": max([max(ly.get("faces_covered") or [0.0]) for ly in layers] or [0.0]),
+            "layer_on_body": max([max(ly.get("bodies_covered") or [0.0]) for ly in layers] or [0.0]),
             "layers": layers,
             "scores": {k: cand.scores[k] for k in ("sharpness", "expression", "aesthetics", "quality", "total")
                        if k in cand.scores} | ({"penalty": cand.scores["penalty"]} if "penalty" in cand.scores else {})}

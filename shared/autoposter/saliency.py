@@ -48,6 +48,9 @@ class SaliencySettings:
     threshold: float = 0.45       # second region: map >= threshold (map max is 1)
     min_area: float = 0.002       # components smaller than this share of the frame are noise
     model: str = "classical"      # "classical" (spectral residual, ~5 ms) or "u2netp" (U²-Netp, ~0.2 s a frame)
+    shortlist: int = 3            # Q7: per batch, the best-scoring frames re-judged with U²-Netp (0: never) ...
+    disagree_iou: float = 0.3     # ... whose learned region replaces the classical one when nobody is in the frame,
+                                  # or when the two overlap less than this (IoU)
 
 
 @dataclass
@@ -104,6 +107,17 @@ def saliency_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> Sa
         small = cv2.resize(u2netp_map(frame_bgr), (mw, max(8, round(h * mw / w))), interpolation=cv2.INTER_AREA)
         return SaliencyResult(small, w / float(mw), salient_region(small, w / float(mw), s))
     return classical_map(frame_bgr, s)
+
+
+def learned_region(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> Box | None:
+    """U²-Netp's second region (frame pixels): what the shortlist is re-judged with (Q7)."""
+    s = s or SaliencySettings()
+    h, w = frame_bgr.shape[:2]
+    if min(h, w) < 16:
+        return None
+    mw = max(8, min(s.map_width, w))
+    small = cv2.resize(u2netp_map(frame_bgr), (mw, max(8, round(h * mw / w))), interpolation=cv2.INTER_AREA)
+    return salient_region(small, w / float(mw), s)
 
 
 def classical_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> SaliencyResult:

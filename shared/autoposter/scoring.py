@@ -47,6 +47,11 @@ class ScoreSettings:
     cover_penalty: float = 0.8        # Q2: a fixed layer left on a kept face (no window avoided it)
     text_cover: float = 0.04          # Q3: a faceless frame with this share under text lines is a text card...
     text_penalty: float = 0.5         # ...and its total is multiplied by this
+    missing_expression: float = 0.5   # M12: the expression term of a poster with no face kept (a person seen from
+                                      # behind, an animal, a landscape): a faceless frame is not lifted by a missing term
+    overlay_min: float = 0.005        # Q3: text drawn over the picture (subtitles, tickers, captions) over more than
+    overlay_full: float = 0.04        # this share of a frame lowers its total, up to overlay_penalty at this share
+    overlay_penalty: float = 0.3
     fill_missing: bool = True         # Q8: a format no candidate passed gets the best rejected one, marked
                                       # below_threshold with its reason (False: the format stays empty, said why)
 
@@ -164,13 +169,11 @@ def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: in
 
 
 def total(sharp: float, aest: float, expr: float | None, s: ScoreSettings) -> float:
-    """M12: weighted mean; expression counts only when the poster has a face."""
-    num = s.w_sharpness * sharp + s.w_aesthetics * aest
-    den = s.w_sharpness + s.w_aesthetics
-    if expr is not None:
-        num += s.w_expression * expr
-        den += s.w_expression
-    return num / den if den > 0 else 0.0
+    """M12: the weighted mean of the three terms; a poster that keeps no face counts ``missing_expression``
+    for the third, so frames with and without faces compare like with like."""
+    e = s.missing_expression if expr is None else expr
+    den = s.w_sharpness + s.w_aesthetics + s.w_expression
+    return (s.w_sharpness * sharp + s.w_aesthetics * aest + s.w_expression * e) / den if den > 0 else 0.0
 
 
 def dhash(img: np.ndarray, size: int = 8) -> int:

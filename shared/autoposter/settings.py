@@ -16,6 +16,7 @@ from .cropping import CropSettings
 from .errors import SettingsError
 from .faces import FaceSettings
 from .frames import FrameSettings
+from .people import PeopleSettings
 from .saliency import SaliencySettings
 from .scoring import ScoreSettings
 
@@ -36,6 +37,7 @@ class Settings:
     bars: BarSettings = field(default_factory=BarSettings)
     run: RunSettings = field(default_factory=RunSettings)
     faces: FaceSettings = field(default_factory=FaceSettings)
+    people: PeopleSettings = field(default_factory=PeopleSettings)
     saliency: SaliencySettings = field(default_factory=SaliencySettings)
     crop: CropSettings = field(default_factory=CropSettings)
     score: ScoreSettings = field(default_factory=ScoreSettings)
@@ -149,5 +151,15 @@ RANGES = {
     "bars.symmetry": (0, 0.5), "bars.dark_shot": (0, 255), "bars.margin": (0, 0.1),
     "run.batch_size": (1, 200), "run.tolerated_failure": (0, 100), "run.segment_seconds": (0, 86400),
     "run.workers": (0, 256),
+    "people.min_score": (0, 1), "people.candidate_score": (0, 1), "people.nms_iou": (0, 1), "people.max_people": (0, 50),
+    "people.max_landmark_people": (0, 50), "people.roi_scale": (0.5, 3), "people.min_presence": (0, 1),
+    "people.weak_min_presence": (0, 1), "people.min_visibility": (0, 1), "people.body_margin": (0, 1),
+    "people.head_per_nose_ear": (0.1, 10), "people.head_per_eye_mouth": (0.1, 10), "people.head_per_shoulder": (0, 5),
+    "people.head_per_shoulder_unseen": (0, 5), "people.head_top": (0, 10), "people.head_bottom": (0, 10),
+    "people.head_half_width": (0, 10), "people.upper_body_head_along": (0, 2), "people.upper_body_head_height": (0, 5),
+    "people.upper_body_head_width": (0, 5), "people.duplicate_iou": (0, 1),
+    "score.missing_expression": (0, 1), "score.overlay_min": (0, 1), "score.overlay_full": (0, 1),
+    "score.overlay_penalty": (0, 1),
+    "saliency.shortlist": (0, 200), "saliency.disagree_iou": (0, 1),
 }
 EXCLUSIVE_LOW = {"frames.rate", "frames.probe_rate", "score.sharpness_half"}
