@@ -105,3 +105,19 @@ def test_sharpness_is_judged_at_the_posters_scale():
     sharp_output = scoring.sharpness_at_output(small, (1080, 1920))
     sharp_big = scoring.sharpness_at_output(cv2.resize(img, (540, 960)), (1080, 1920))
     assert sharp_output < sharp_native and sharp_output < sharp_big       # a 13x blow-up cannot pass as sharp
+
+
+def test_a_static_cameras_frames_are_one_content_and_ties_go_to_what_a_person_notices():
+    """16 frames of one shot from a fixed camera, flat scores: noise apart, they are one picture — one poster,
+    not three; between two equal scores, the frame that keeps more people wins."""
+    from types import SimpleNamespace as NS
+    base = cv2.resize(photo("coffee"), (160, 120))
+    rng = np.random.default_rng(1)
+    frames = [np.clip(base.astype(int) + rng.integers(-6, 7, base.shape), 0, 255).astype(np.uint8) for _ in range(16)]
+    cands = [NS(total=0.576 + 0.0002 * i, dhash=scoring.dhash(f), shot=0, frame_time=5.0 * i, faces=[1, 2],
+                scores={"sharpness": 0.5}) for i, f in enumerate(frames)]
+    assert len(scoring.choose(cands, 3, 10)) == 1
+    a = NS(total=0.701, dhash=scoring.dhash(frames[0]), shot=1, frame_time=1.0, faces=[1], scores={"sharpness": 0.9})
+    b = NS(total=0.699, dhash=scoring.dhash(photo("astronaut")), shot=2, frame_time=9.0, faces=[1, 2],
+           scores={"sharpness": 0.6})
+    assert scoring.choose([a, b], 1, 10) == [b]              # 0.70 each: two people beat one

@@ -189,16 +189,26 @@ def hamming(a: int, b: int) -> int:
 
 def choose(candidates: list, k: int, dup_bits: int, score=lambda c: c.total, digest=lambda c: c.dhash,
            shot=lambda c: getattr(c, "shot", 0), when=lambda c: getattr(c, "frame_time", 0.0),
-           moment_gap: float = 3.0) -> list:
+           moment_gap: float = 3.0, people=lambda c: len(getattr(c, "faces", ()) or ()),
+           sharp=lambda c: (getattr(c, "scores", {}) or {}).get("sharpness", 0.0)) -> list:
     """M12 + Q3: the top ``k`` by score, one per shot first while the shots last, never two
-    near-duplicates (dHash within ``dup_bits``) and never two of one moment (same shot, closer
-    than ``moment_gap`` s)."""
-    ordered = sorted(candidates, key=lambda c: -score(c))
+    near-duplicates (dHash within ``dup_bits``), never two of one moment (same shot, closer than
+    ``moment_gap`` s) and never two of the same content: in one shot, the same number of people
+    in a picture within twice ``dup_bits`` (a static camera's frames differ by noise, not content).
+    Scores equal to two decimals are told apart by what a person notices: more people kept, then
+    the sharper picture, then the earlier moment."""
+    ordered = sorted(candidates, key=lambda c: (-round(score(c), 2), -people(c), -sharp(c), when(c)))
     chosen: list = []
 
     def clash(c) -> bool:
-        return any(hamming(digest(c), digest(o)) <= dup_bits or
-                   (shot(c) == shot(o) and abs(when(c) - when(o)) < moment_gap) for o in chosen)
+        for o in chosen:
+            d = hamming(digest(c), digest(o))
+            if d <= dup_bits:
+                return True
+            if shot(c) == shot(o) and (abs(when(c) - when(o)) < moment_gap or
+                                       (people(c) == people(o) and d <= 2 * dup_bits)):
+                return True
+        return False
 
     for fresh_shots_only in (True, False):
         for c in ordered:
@@ -207,7 +217,7 @@ def choose(candidates: list, k: int, dup_bits: int, score=lambda c: c.total, dig
             if c in chosen or clash(c) or (fresh_shots_only and any(shot(o) == shot(c) for o in chosen)):
                 continue
             chosen.append(c)
-    return sorted(chosen, key=lambda c: -score(c))
+    return sorted(chosen, key=lambda c: (-round(score(c), 2), -people(c), -sharp(c), when(c)))
 
 
 def blend_feedback(score: float, ctr: float | None, retention: float | None, weight: float,
