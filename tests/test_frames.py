@@ -135,6 +135,7 @@ def test_plan_sizes_segments_by_the_decode_model():
     s = FrameSettings()
     low = VideoHeader("a", 1920, 1080, 30, 216000, 7200, 7200 * 8e6 / 8)          # 2 h at 8 Mbit/s
     high = VideoHeader("b", 1920, 1080, 30, 36000, 1200, 1200 * 30e6 / 8)         # 20 min at 30 Mbit/s
+    s = FrameSettings(scan="full")
     for h in (low, high):
         p = plan(h, s)
         seg = p.segments[0].end
@@ -143,3 +144,22 @@ def test_plan_sizes_segments_by_the_decode_model():
         assert p.segments[-1].end is None and all(a.end == pytest.approx(b.start) for a, b in zip(p.segments, p.segments[1:]))
     assert plan(high, s).segments[0].end < plan(low, s).segments[0].end          # dearer to decode: shorter
     assert plan(low, s).rate == pytest.approx(min(1.0, s.oversample * s.max_frames / 7200))
+    auto = plan(low, FrameSettings())                   # a 2-hour film: candidates 12 s apart, windows decoded
+    assert auto.scan == "windows" and auto.segments[0].end > 2 * plan(low, s).segments[0].end
+    assert plan(high, FrameSettings()).scan == "full"
+
+
+def test_window_scans_sample_the_same_moments_however_the_film_is_cut(sample_video):
+    """Long films decode a window around each candidate slot: a fraction of the frames, the same candidates
+    and cuts in one piece or in segments (the previous slot's window is replayed unseen at each start)."""
+    s = Settings.from_env({"AUTOPOSTER_FRAMES_SCAN": "windows", "AUTOPOSTER_FRAMES_MAX_FRAMES": "3",
+                           "AUTOPOSTER_FRAMES_MIN_SEGMENT": "1"}).frames
+    one, r1, s1 = _sampled(sample_video, s)
+    five, r5, s5 = _sampled(sample_video, s, segment_seconds=one.header.duration / 4 + 1e-3)
+    assert one.scan == five.scan == "windows" and len(five.segments) == 4
+    assert sum(r.decoded for r in r1) < 0.8 * one.header.frame_count          # not every frame
+    assert sum(r.decoded for r in r5) == sum(r.decoded for r in r1)
+    assert [f.id for f in s5.frames] == [f.id for f in s1.frames] and s5.video["cuts"] == s1.video["cuts"]
+    slots = {round(k / one.rate, 3) for k in range(int(one.header.duration * one.rate) + 1)}
+    assert all(f.after_cut or round(f.time, 3) >= min(t for t in slots if t >= f.time - 1 / one.header.fps)
+               for f in s1.frames)

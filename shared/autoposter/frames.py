@@ -50,11 +50,16 @@ class FrameSettings:
     min_side: int = 64            # smaller frames are refused (Video::TooSmall)
     partial_share: float = 0.9    # fewer frames decoded than this share of the container's count: "partial read"
     worker_seconds: float = 45.0  # a segment is sized to take about this long to decode on one core...
-    decode_cost: tuple = (0.0016, 0.0115, 2.0)   # ...by this model, s per video-s: a·(megapixels/s) + b·(Mbit/s),
+    decode_cost: tuple = (0.0051, 0.010, 1.5)    # ...by this model, s per video-s: a·(megapixels/s) + b·(Mbit/s),
                                                  # times a safety factor for slower cores (bench: films)
     min_segment: float = 10.0     # s of video per segment, at least...
     max_segment: float = 600.0    # ...and at most
     max_segments: int = 1000      # a Distributed Map item each
+    scan: str = "auto"            # "full" decodes every frame; "windows" only a window around each candidate
+                                  # slot (cuts inside windows and between them); "auto": windows once candidates
+    windows_from: float = 8.0     # are this many s apart or more (long films: a fraction of the decoding)
+    window: float = 2.0           # s decoded after each slot...
+    window_lead: float = 0.5      # ...and before it
 
 
 @dataclass(frozen=True)
@@ -82,15 +87,16 @@ class Plan:
     rate: float                   # candidate grid (after the frame budget)
     probe_rate: float
     segments: tuple
+    scan: str = "full"            # "full": every frame decoded; "windows": a window around each candidate slot
 
     def to_dict(self) -> dict:
         return {"header": self.header.to_dict(), "rate": self.rate, "probe_rate": self.probe_rate,
-                "segments": [s.to_dict() for s in self.segments]}
+                "segments": [s.to_dict() for s in self.segments], "scan": self.scan}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Plan":
         return cls(VideoHeader.from_dict(d["header"]), float(d["rate"]), float(d["probe_rate"]),
-                   tuple(Segment.from_dict(s) for s in d["segments"]))
+                   tuple(Segment.from_dict(s) for s in d["segments"]), str(d.get("scan", "full")))
 
 
 def decode_seconds(header: VideoHeader, s: FrameSettings) -> float:
@@ -110,12 +116,14 @@ def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = 
         rate = min(rate, s.oversample * s.max_frames / d)
     if d <= 0:
         return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),))
-    length = segment_seconds or s.worker_seconds / max(decode_seconds(header, s), 1e-6)
+    scan = s.scan if s.scan != "auto" else ("windows" if 1.0 / rate >= s.windows_from else "full")
+    duty = min(1.0, (s.window + s.window_lead + 1.0) * rate) if scan == "windows" else 1.0   # +1 s: a GOP's decode
+    length = segment_seconds or s.worker_seconds / max(decode_seconds(header, s) * duty, 1e-6)
     length = min(max(length, s.min_segment), s.max_segment)
     n = max(1, min(s.max_segments, math.ceil(d / length - 1e-9)))
     step = d / n
     segs = tuple(Segment(i, i * step, None if i == n - 1 else (i + 1) * step) for i in range(n))
-    return Plan(header, rate, s.probe_rate, segs)
+    return Plan(header, rate, s.probe_rate, segs, scan)
 
 
 @dataclass
@@ -239,94 +247,169 @@ def _open_before(source: VideoSource, start: float, lookback: float, out: "Segme
     return cap, None
 
 
+class _Scanner:
+    """What a worker does with each decoded frame of a run: probes (cuts, bars), the slot frame, the
+    frame after a cut. Full scans feed it every frame of the segment; window scans feed it a few
+    seconds around each candidate slot, keeping the last probe across windows, so a cut in a gap
+    between windows is still seen (at the next window's first probe)."""
+
+    def __init__(self, source: VideoSource, plan_: Plan, seg: Segment, s: FrameSettings, bars, pack, out):
+        self.source, self.plan, self.seg, self.s, self.bars, self.pack, self.out = source, plan_, seg, s, bars, pack, out
+        self.extent = activearea.ShotExtent()
+        self.shot_start = seg.start
+        self.prev_t = self.prev_hist = None
+        self.pending = None                 # time the after-cut frame is due
+
+    def feed(self, cap: Capture, t: float, before: bool, past: bool, emit: bool = True) -> bool:
+        """One decoded frame at ``t``; False when the run must stop (a cut past the segment's end)."""
+        s, out = self.s, self.out
+        probe = self.prev_t is None or _slot(t, self.plan.probe_rate) > _slot(self.prev_t, self.plan.probe_rate)
+        slot = self.prev_t is None or _slot(t, self.plan.rate) > _slot(self.prev_t, self.plan.rate)
+        self.prev_t = t
+        if before or not emit:
+            out.lookback += 1
+            if probe:
+                img = cap.retrieve()
+                if img is not None:
+                    self.prev_hist = _hist(_thumb(downscale(img, s.max_side)))
+            return True
+        if past:
+            out.overrun += 1
+        else:
+            out.decoded += 1
+            out.first = t if out.first is None else out.first
+            out.last = t
+        due = self.pending is not None and t >= self.pending
+        if not (due or (not past and (probe or slot))):
+            return True
+        img = cap.retrieve()
+        if img is None:
+            return False
+        img = downscale(img, s.max_side)
+        thumb = _thumb(img)
+        if probe:
+            hist = _hist(thumb)
+            cut = self.prev_hist is not None and \
+                cv2.compareHist(self.prev_hist, hist, cv2.HISTCMP_BHATTACHARYYA) > s.cut_threshold
+            self.prev_hist = hist
+            if past:                      # the next segment's probe: only to know the due frame is no cut
+                if cut:
+                    return False          # a new cut: that segment finds it and takes its after-cut frame
+            elif cut:
+                out.shots.append({"start": self.shot_start, **(self.extent.to_dict() or {})})
+                self.extent, self.shot_start = activearea.ShotExtent(), t
+                out.cuts.append(t)
+                self.pending = t + s.cut_delay
+                return True               # the cut frame itself is mid-transition
+            else:
+                self.extent.add(activearea.small_gray(img), self.bars)
+        if not (due or slot):
+            return True
+        if due:
+            self.pending = None
+        tg = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY)
+        reason = frame_reason(tg, s)
+        if reason:
+            out.rejected.append(Rejection(t, reason))
+            return True
+        ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise VideoError(f"{self.source.name}: frame at {t:.3f}s cannot be encoded", code="Video::Unreadable")
+        fid = int(round(t * 1000))
+        member = self.pack.add(f"{fid:010d}.jpg", data.tobytes())
+        out.frames.append(Sampled(fid, t, bool(due), tg.tobytes(), tg.shape, member))
+        return True
+
+    def close(self) -> None:
+        self.out.shots.append({"start": self.shot_start, **(self.extent.to_dict() or {})})
+
+
 def sample_segment(source: VideoSource, plan_: Plan, seg: Segment, s: FrameSettings,
                    bars: activearea.BarSettings | None = None, pack: framepack.Writer | None = None,
                    progress=None) -> SegmentResult:
-    """Decode segment ``seg`` of ``source`` and sample it (see the module's docstring).
+    """Decode segment ``seg`` of ``source`` and sample it (see the module's docstring): every frame
+    (``plan.scan == "full"``), or a window around each candidate slot (``"windows"``, long films).
 
     Candidate frames are JPEG-encoded once (quality ``JPEG_QUALITY``) into ``pack``: every later
     step, on this machine or in the cloud, decodes those same bytes, so it sees the same pixels."""
     bars = bars or activearea.BarSettings()
     pack = pack if pack is not None else framepack.Writer()
     out = SegmentResult(seg.index, seg.start, seg.end)
-    rate, probe_rate = plan_.rate, plan_.probe_rate
-    fps = plan_.header.fps
-    lookback = 2.0 / probe_rate + 3.0 / fps
-    extent = activearea.ShotExtent()
-    shot_start = seg.start
-    prev_t = prev_hist = None
-    pending = None                 # time the after-cut frame is due
-    span = (seg.end - seg.start) if seg.end is not None else max(plan_.header.duration - seg.start, 1e-6)
-    cap, t0 = _open_before(source, seg.start, lookback, out)
+    scan = _Scanner(source, plan_, seg, s, bars, pack, out)
+    if plan_.scan == "windows":
+        _scan_windows(scan, progress)
+    else:
+        _scan_full(scan, progress)
+    scan.close()
+    if progress:
+        progress(1.0)
+    return out
+
+
+def _scan_full(scan: _Scanner, progress=None) -> None:
+    seg, out, fps = scan.seg, scan.out, scan.plan.header.fps
+    lookback = 2.0 / scan.plan.probe_rate + 3.0 / fps
+    span = (seg.end - seg.start) if seg.end is not None else max(scan.plan.header.duration - seg.start, 1e-6)
+    cap, t0 = _open_before(scan.source, seg.start, lookback, out)
     try:
         while True:
             t, t0 = (t0, None) if t0 is not None else (cap.grab(), None)
             if t is None:
                 break
-            before = t < seg.start - 1e-9
             past = seg.end is not None and t >= seg.end - 1e-9
-            if past and pending is None:
+            if past and scan.pending is None:
                 break
-            probe = prev_t is None or _slot(t, probe_rate) > _slot(prev_t, probe_rate)
-            slot = prev_t is None or _slot(t, rate) > _slot(prev_t, rate)
-            prev_t = t
-            if before:
-                out.lookback += 1
-                if probe:
-                    img = cap.retrieve()
-                    if img is not None:
-                        prev_hist = _hist(_thumb(downscale(img, s.max_side)))
-                continue
-            if past:
-                out.overrun += 1
-            else:
-                out.decoded += 1
-                out.first = t if out.first is None else out.first
-                out.last = t
-                if progress and out.decoded % 30 == 0:
-                    progress(min(1.0, (t - seg.start) / span))
-            due = pending is not None and t >= pending
-            if not (due or (not past and (probe or slot))):
-                continue
-            img = cap.retrieve()
-            if img is None:
+            if not scan.feed(cap, t, t < seg.start - 1e-9, past):
                 break
-            img = downscale(img, s.max_side)
-            thumb = _thumb(img)
-            if probe:
-                hist = _hist(thumb)
-                cut = prev_hist is not None and cv2.compareHist(prev_hist, hist, cv2.HISTCMP_BHATTACHARYYA) \
-                    > s.cut_threshold
-                prev_hist = hist
-                if past:                      # the next segment's probe: only to know the due frame is no cut
-                    if cut:
-                        break                 # a new cut: that segment finds it and takes its after-cut frame
-                elif cut:
-                    out.shots.append({"start": shot_start, **(extent.to_dict() or {})})
-                    extent, shot_start = activearea.ShotExtent(), t
-                    out.cuts.append(t)
-                    pending = t + s.cut_delay
-                    continue                  # the cut frame itself is mid-transition
-                else:
-                    extent.add(activearea.small_gray(img), bars)
-            if not (due or slot):
-                continue
-            if due:
-                pending = None
-            tg = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY)
-            reason = frame_reason(tg, s)
-            if reason:
-                out.rejected.append(Rejection(t, reason))
-                continue
-            ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            if not ok:
-                raise VideoError(f"{source.name}: frame at {t:.3f}s cannot be encoded", code="Video::Unreadable")
-            fid = int(round(t * 1000))
-            member = pack.add(f"{fid:010d}.jpg", data.tobytes())
-            out.frames.append(Sampled(fid, t, bool(due), tg.tobytes(), tg.shape, member))
+            if progress and out.decoded % 30 == 0:
+                progress(min(1.0, (t - seg.start) / span))
     finally:
         cap.close()
-    out.shots.append({"start": shot_start, **(extent.to_dict() or {})})
-    if progress:
-        progress(1.0)
+
+
+def windows_of(plan_: Plan, seg: Segment, s: FrameSettings) -> list[tuple[int, float, float]]:
+    """(slot k, window start, window end) of each candidate slot k/rate in [seg.start, seg.end)."""
+    k0 = math.ceil(seg.start * plan_.rate - 1e-9)
+    end = seg.end if seg.end is not None else max(plan_.header.duration, seg.start)
+    out = []
+    k = k0
+    while k / plan_.rate < end - 1e-9 or (seg.end is None and not out and k == k0):
+        t = k / plan_.rate
+        out.append((k, max(0.0, t - s.window_lead), t + s.window))
+        k += 1
+        if seg.end is None and t >= end:
+            break
     return out
+
+
+def _scan_windows(scan: _Scanner, progress=None) -> None:
+    """A few seconds around each candidate slot (``windows_from`` keeps windows apart): seek (redone further
+    back if it lands late), decode to the window's end. Before the segment's first window, the previous slot's window is decoded unseen,
+    exactly as the previous worker decoded it, so its last probe is this worker's first comparison too."""
+    plan_, seg, s, out = scan.plan, scan.seg, scan.s, scan.out
+    wins = windows_of(plan_, seg, s)
+    k_first = wins[0][0] if wins else None
+    replay = None
+    if k_first:
+        prev = (k_first - 1) / plan_.rate
+        replay = (k_first - 1, max(0.0, prev - s.window_lead), prev + s.window)
+        wins = [replay] + wins
+    nudge = 2.0 / plan_.header.fps
+    for n, (k, w0, w1) in enumerate(wins):
+        emit = (k, w0, w1) != replay                    # a window is its slot's, wholly, even past seg.end
+        cap, t0 = _open_before(scan.source, w0, nudge, out) if w0 > 0 else (Capture(scan.source), None)
+        scan.prev_t = w0 - 1e-6                         # the grids are global: slot k starts at k / rate
+        try:
+            while True:
+                t, t0 = (t0, None) if t0 is not None else (cap.grab(), None)
+                if t is None or t >= w1 - 1e-9:
+                    break
+                if t < w0 - 1e-9:
+                    out.lookback += 1
+                    continue
+                if not scan.feed(cap, t, False, False, emit):
+                    break
+        finally:
+            cap.close()
+        if progress:
+            progress(min(1.0, (n + 1) / len(wins)))

@@ -80,7 +80,7 @@ class Settings:
         return rows
 
 
-CHOICES = {"saliency.model": ("classical", "u2netp")}
+CHOICES = {"saliency.model": ("classical", "u2netp"), "frames.scan": ("auto", "full", "windows")}
 
 
 def check_range(name: str, value, bounds: tuple, exclusive_low: bool = False) -> None:
@@ -146,7 +146,8 @@ RANGES = {
     "crop.whole": (0.5, 1), "crop.outside": (0, 0.5), "crop.person_share": (0, 1), "crop.layer_cover": (0, 1), "crop.face_margin": (0, 1),
     "frames.partial_share": (0, 1), "frames.oversample": (1, 10), "frames.worker_seconds": (1, 800),
     "frames.decode_cost": (0, 100), "frames.min_segment": (0.1, 3600), "frames.max_segment": (1, 86400),
-    "frames.max_segments": (1, 10000),
+    "frames.max_segments": (1, 10000), "frames.windows_from": (0, 3600), "frames.window": (0.1, 60),
+    "frames.window_lead": (0, 10),
     "bars.level": (0, 255), "bars.flat": (0, 255), "bars.min_bar": (0, 0.5), "bars.max_bar": (0, 0.5),
     "bars.symmetry": (0, 0.5), "bars.dark_shot": (0, 255), "bars.margin": (0, 0.1),
     "run.batch_size": (1, 200), "run.tolerated_failure": (0, 100), "run.segment_seconds": (0, 86400),
