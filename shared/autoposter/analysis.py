@@ -36,21 +36,29 @@ class Job:
     templates: tuple = ("streaming",)
     scenarios: tuple | None = None                 # None: every scenario each template declares
     video_id: str = ""
+    overrides: dict = field(default_factory=dict)  # S14: an editor's pins, vetoes, languages (editors.Overrides)
+    variants: int = 0                              # S14: posters per scenario that differ on purpose (A/B tests)
 
-    def fields(self) -> dict:
+    def fields(self, texts: dict | None = None) -> dict:
+        """The metadata a template's fields draw from; ``texts`` (a language's title and tagline) on top."""
         out = {"title": self.title, "link": self.link, "search_text": self.title}
         out.update({k: v for k, v in self.meta.items() if v is not None})
+        if texts:
+            out.update({k: v for k, v in texts.items() if v})
+            out["search_text"] = texts.get("title", out["search_text"])
         return out
 
     def to_dict(self) -> dict:
         return {"link": self.link, "title": self.title, "meta": self.meta, "templates": list(self.templates),
-                "scenarios": list(self.scenarios) if self.scenarios else None, "video_id": self.video_id}
+                "scenarios": list(self.scenarios) if self.scenarios else None, "video_id": self.video_id,
+                "overrides": self.overrides, "variants": self.variants}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Job":
         return cls(d.get("link", ""), d.get("title", ""), dict(d.get("meta") or {}),
                    tuple(d.get("templates") or ("streaming",)),
-                   tuple(d["scenarios"]) if d.get("scenarios") else None, d.get("video_id", ""))
+                   tuple(d["scenarios"]) if d.get("scenarios") else None, d.get("video_id", ""),
+                   dict(d.get("overrides") or {}), int(d.get("variants") or 0))
 
 
 @dataclass
@@ -246,7 +254,7 @@ def face_expressions(image: np.ndarray, faces: list, settings: Settings) -> list
 
 
 def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settings: Settings,
-                templates: list[Template] | None = None) -> list[Candidate]:
+                templates: list[Template] | None = None, focus: tuple | None = None) -> list[Candidate]:
     """M4–M7 crop per scenario and template, then M10–M12 scores, gates and penalties.
 
     Templates matter to the window: their fixed layers must not land on a kept face (Q2), so a
@@ -272,7 +280,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         sc = SCENARIOS[name]
         avoid = tpl.fixed_fractions(name) if tpl is not None else ()
         plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid, heads_local,
-                         bodies_local)
+                         bodies_local, None if focus is None else (focus[0] - area.x, focus[1] - area.y))
         window = plan.window.shift(area.x, area.y)
         group = plan.group.shift(area.x, area.y) if plan.group else None
         x, y, w, h = (int(v) for v in window.to_list(None))
@@ -345,14 +353,17 @@ def select(candidates: list[Candidate], templates: list[Template], scenarios: li
     manifest marks it ``below_threshold``); a format is empty only when the video offered no frame."""
     s = settings.score
 
-    def score(c: Candidate) -> float:
-        fb = (feedback or {}).get(f"{c.scenario}@{c.frame_time:.1f}")
-        if not fb:
-            return c.total
-        return scoring.blend_feedback(c.total, fb.get("ctr"), fb.get("retention"), s.feedback_weight)
+    from .editors import variant_id
 
     chosen = {}
     for tpl in templates:
+        def score(c: Candidate, tname=tpl.name) -> float:
+            fb = (feedback or {}).get(f"{c.scenario}@{c.frame_time:.1f}") or \
+                (feedback or {}).get(variant_id(tname, c.scenario, c.frame_time, c.crop.to_list(None)))
+            if not fb:
+                return c.total
+            return scoring.blend_feedback(c.total, fb.get("ctr"), fb.get("retention"), s.feedback_weight)
+
         for name in scenarios:
             if name not in tpl.scenarios:
                 continue

@@ -24,36 +24,94 @@ def _split(v: str | None, what: str, limit: int = 10):
     return items
 
 
-def cmd_run(args) -> int:
-    from .gallery import rejection_summary
-    from .inputs import LIMITS, check_feedback, check_link, check_text, load_json_file, parse_meta
-    from .pipeline import Job, run_video
-    from .progress import Progress
+def _settings(args):
     from .settings import Settings
 
-    # everything a user typed is checked here, before the output folder or the video is touched
     overrides = {}
-    if args.top is not None:
+    if getattr(args, "top", None) is not None:
         overrides["score.top_k"] = args.top
-    if args.rate is not None:
+    if getattr(args, "rate", None) is not None:
         overrides["frames.rate"] = args.rate
-    settings = Settings.from_env(**overrides)
+    return Settings.from_env(**overrides)
+
+
+def _editor(args) -> tuple[dict, int]:
+    """The overrides (a file, then --pin/--veto/--language on top) and the number of variants, checked."""
+    from .editors import Overrides, parse_language, parse_pin, parse_veto
+    from .inputs import LIMITS, check_text, load_json_file
+
+    ov = Overrides()
+    if args.overrides:
+        doc = load_json_file(args.overrides, "--overrides", "Overrides::Invalid", LIMITS["feedback_bytes"])
+        ov = Overrides.from_dict(doc, f"--overrides {Path(args.overrides).name}")
+    flags = Overrides(check_text("author", args.author or ""), tuple(parse_pin(p) for p in args.pin or ()),
+                      tuple(parse_veto(v) for v in args.veto or ()), dict(parse_language(x) for x in args.language or ()))
+    ov = ov.merged(flags)
+    if args.variants is not None and not 1 <= args.variants <= 3:
+        raise SettingsError(f"--variants {args.variants}: expected 1 to 3 (a test takes up to three)",
+                            code="Settings::Invalid")
+    return (ov.to_dict() if ov else {}), (args.variants or 0)
+
+
+def _feedback(args):
+    from .inputs import LIMITS, check_feedback, load_json_file
+
+    if not args.feedback:
+        return None
+    return check_feedback(load_json_file(args.feedback, "--feedback", "Feedback::Invalid", LIMITS["feedback_bytes"]))
+
+
+def cmd_run(args) -> int:
+    from .inputs import check_link, check_text, parse_meta
+    from .pipeline import Job, run_video
+    from .progress import Progress
+
+    # everything a user typed is checked here, before the output folder or the video is touched
+    settings = _settings(args)
     meta = parse_meta(args.meta)
     if args.tagline is not None:
         meta["tagline"] = check_text("tagline", args.tagline)
     title = check_text("title", args.title if args.title is not None else Path(args.video).stem.replace("_", " "))
+    overrides, variants = _editor(args)
     job = Job(link=check_link(args.link or ""), title=title, meta=meta,
               templates=_split(args.template, "--template") or ("streaming",),
-              scenarios=_split(args.scenario, "--scenario"))
-    feedback = None
-    if args.feedback:
-        feedback = check_feedback(load_json_file(args.feedback, "--feedback", "Feedback::Invalid",
-                                                 LIMITS["feedback_bytes"]))
+              scenarios=_split(args.scenario, "--scenario"), overrides=overrides, variants=variants)
+    feedback = _feedback(args)
     from .models import default_threads, model_dir
     model_dir(), default_threads()                       # Model::Missing before any work
     bar = Progress("autoposter", sys.stderr) if not args.quiet else None
     t0 = time.monotonic()
     manifest = run_video(args.video, args.out, job, settings, progress=bar, debug=args.debug, feedback=feedback)
+    return _report(args, manifest, bar, t0)
+
+
+def cmd_render(args) -> int:
+    """S14: a new set from the analysis a previous run kept in OUT — other templates, title, tagline, link,
+    scenarios, top k, pins, vetoes, languages, variants — without analysing a frame."""
+    from .inputs import check_link, check_text, parse_meta
+    from .pipeline import render_stored
+    from .progress import Progress
+
+    settings = _settings(args)
+    meta = parse_meta(args.meta)
+    if args.tagline is not None:
+        meta["tagline"] = check_text("tagline", args.tagline)
+    overrides, variants = _editor(args)
+    changes = {"link": check_link(args.link) if args.link is not None else None,
+               "title": check_text("title", args.title) if args.title is not None else None,
+               "meta": meta, "templates": _split(args.template, "--template"),
+               "scenarios": _split(args.scenario, "--scenario"), "overrides": overrides or None,
+               "variants": variants or None}
+    bar = Progress("autoposter", sys.stderr) if not args.quiet else None
+    t0 = time.monotonic()
+    manifest = render_stored(args.out, {k: v for k, v in changes.items() if v not in (None, {}, ())}, settings,
+                             feedback=_feedback(args), debug=args.debug, progress=bar)
+    return _report(args, manifest, bar, t0)
+
+
+def _report(args, manifest: dict, bar, t0: float) -> int:
+    from .gallery import rejection_summary
+
     if bar:
         bar.done(f"{len(manifest['posters'])} posters")
     v = manifest["video"]
@@ -90,6 +148,12 @@ def _summary(m: dict, out: str, seconds: float) -> None:
         if i == 0:
             print("  ".join("-" * w for w in widths))
     v = m["video"]
+    pinned = [p for p in m["posters"] if p.get("pinned")]
+    for p in pinned:
+        pin = p["pinned"]
+        was = pin.get("method_choice") or {}
+        print(f"\n{p['template']}/{p['scenario']}: pinned by {pin.get('by') or 'the editor'} at "
+              f"{pin['frame_time']:.1f}s (the method chose {was.get('frame_time', '-')}s)")
     formats = m.get("formats", [])
     if any(f["note"] for f in formats):                  # Q8: every format asked, and why one came back short
         print("\nformats asked:")
@@ -102,6 +166,19 @@ def _summary(m: dict, out: str, seconds: float) -> None:
     print(f"\n{len(m['posters'])} posters from {v['path']} ({v['width']}x{v['height']}, {v['duration']:.1f}s, "
           f"{len(v.get('cuts', []))} cuts) in {seconds:.1f}s; {len(m['rejected'])} rejections; "
           f"manifest: {Path(out) / 'latest' / 'manifest.json'}")
+
+
+def _editor_flags(p) -> None:
+    p.add_argument("--pin", action="append", metavar="SCENARIO@SECONDS[:X,Y]",
+                   help="pin a moment and/or a focus point (fractions of the frame) for a scenario (* = all); "
+                        "repeatable, e.g. story@12.5 or feed@40:0.3,0.4")
+    p.add_argument("--veto", action="append", metavar="SCENARIO@SECONDS", help="never publish that moment there")
+    p.add_argument("--overrides", metavar="FILE", help="a JSON file of pins, vetoes and languages "
+                                                      "(schema/overrides.schema.json)")
+    p.add_argument("--author", help="who decided the pins and vetoes (recorded in the manifest)")
+    p.add_argument("--language", action="append", metavar="CODE=TITLE[|TAGLINE]",
+                   help="also a set in this language, e.g. ar=عنوان or zh=标题|副标题; repeatable")
+    p.add_argument("--variants", type=int, help="1–3 posters per format that differ on purpose, for A/B tests")
 
 
 def cmd_templates(args) -> int:
@@ -147,9 +224,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--top", type=int, help="posters per template and scenario, 1..50 (default 3)")
     r.add_argument("--rate", type=float, help="candidate frames per second, in (0, 30] (default 1)")
     r.add_argument("--feedback", help="JSON of {\"scenario@time\": {\"ctr\":…, \"retention\":…}} (M13)")
-    r.add_argument("--debug", action="store_true", help="also write debug overlays under OUT/debug/")
+    r.add_argument("--debug", action="store_true", help="also write debug overlays under OUT/latest/debug/")
     r.add_argument("--quiet", action="store_true")
+    _editor_flags(r)
     r.set_defaults(fn=cmd_run)
+    rr = sub.add_parser("render", help="a new set from the analysis kept in OUT (other templates, title, pins, "
+                                       "languages, variants) without analysing again")
+    rr.add_argument("out", metavar="OUT", help="the folder a previous `autoposter run` wrote")
+    rr.add_argument("--template")
+    rr.add_argument("--scenario")
+    rr.add_argument("--title")
+    rr.add_argument("--tagline")
+    rr.add_argument("--link")
+    rr.add_argument("--meta", action="append", metavar="KEY=VALUE")
+    rr.add_argument("--top", type=int)
+    rr.add_argument("--feedback")
+    rr.add_argument("--debug", action="store_true")
+    rr.add_argument("--quiet", action="store_true")
+    _editor_flags(rr)
+    rr.set_defaults(fn=cmd_render)
     sub.add_parser("templates", help="list the bundled templates").set_defaults(fn=cmd_templates)
     sub.add_parser("settings", help="list every setting, its variable and value").set_defaults(fn=cmd_settings)
     v = sub.add_parser("validate", help="check template files against the schema")

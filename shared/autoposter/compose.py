@@ -234,6 +234,9 @@ def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box:
     widths = [font.getlength(line) for line in lines]
     tw = max(widths) if widths else 0
     align = layer.align
+    from .editors import right_to_left
+    if right_to_left(text):                          # a right-to-left script reads from the right edge
+        align = {"left": "right", "right": "left"}.get(align, align)
     tx = box.x + pad if align == "left" else (box.x2 - pad - tw if align == "right" else box.x + (box.w - tw) / 2)
     ty = box.y + (box.h - text_h) / 2
     tb = Box(tx, ty, tw, text_h).rounded().clip(canvas.width, canvas.height) or box

@@ -163,7 +163,7 @@ def _cover(window: Box, avoid, faces, kept) -> float:
 
 def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], salient: Box | None,
               s: CropSettings | None = None, avoid=(), heads: list[Box] | None = None,
-              bodies: list[Box] | None = None) -> CropPlan:
+              bodies: list[Box] | None = None, center: tuple | None = None) -> CropPlan:
     """M4–M6's window, then the position along its free axis that cuts no head (Q1), keeps every
     person that fits, and keeps fixed layers (``avoid``: boxes in poster fractions) off kept heads
     (Q2). M6's group stays whole whenever it fits; the M5 position wins every tie.
@@ -172,7 +172,8 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     ``face_margin``): M5 and M6 work on them when given (people are grouped, not only faces), Q1
     and Q2 protect them. ``bodies`` are kept as whole as the window allows, after heads. With no
     head at all, the salient region — the faceless lead, a cartoon character, an animal — is held
-    whole when it fits (Q7)."""
+    whole when it fits (Q7). ``center`` (an editor's focus point, S14) replaces M5's centre and the
+    window stays there: no search, but what it cuts and covers is still reported."""
     s = s or CropSettings()
     if heads is None:
         heads = [person_face(f, s.face_margin, width, height) for f in faces]
@@ -180,8 +181,9 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     else:
         centre_boxes = heads
     group = group_faces(centre_boxes, s.dilation)[0] if centre_boxes else None
-    center = crop_center(width, height, centre_boxes, salient, s)
-    keep = (group if s.keep_group else None) if group is not None else salient
+    pinned = center is not None
+    center = center if pinned else crop_center(width, height, centre_boxes, salient, s)
+    keep = None if pinned else ((group if s.keep_group else None) if group is not None else salient)
     base = crop_window(width, height, scenario.aspect, center, keep)
     faces = heads
     horizontal = base.w < width
@@ -190,7 +192,7 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
         return CropPlan(base, group, center)
     size = base.w if horizontal else base.h
     start0 = int(base.x if horizontal else base.y)
-    starts = np.arange(span + 1, dtype=np.float64)          # every position along the free axis
+    starts = np.arange(span + 1, dtype=np.float64) if not pinned else np.array([float(start0)])
 
     def along(b: Box):
         return (b.x, b.x2) if horizontal else (b.y, b.y2)

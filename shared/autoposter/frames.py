@@ -88,15 +88,17 @@ class Plan:
     probe_rate: float
     segments: tuple
     scan: str = "full"            # "full": every frame decoded; "windows": a window around each candidate slot
+    pinned: tuple = ()            # S14: times an editor pinned: the frame there is always a candidate
 
     def to_dict(self) -> dict:
         return {"header": self.header.to_dict(), "rate": self.rate, "probe_rate": self.probe_rate,
-                "segments": [s.to_dict() for s in self.segments], "scan": self.scan}
+                "segments": [s.to_dict() for s in self.segments], "scan": self.scan, "pinned": list(self.pinned)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Plan":
         return cls(VideoHeader.from_dict(d["header"]), float(d["rate"]), float(d["probe_rate"]),
-                   tuple(Segment.from_dict(s) for s in d["segments"]), str(d.get("scan", "full")))
+                   tuple(Segment.from_dict(s) for s in d["segments"]), str(d.get("scan", "full")),
+                   tuple(float(t) for t in d.get("pinned", [])))
 
 
 def decode_seconds(header: VideoHeader, s: FrameSettings) -> float:
@@ -106,7 +108,7 @@ def decode_seconds(header: VideoHeader, s: FrameSettings) -> float:
     return safety * (a * mpx + b * header.bitrate / 1e6)
 
 
-def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = None) -> Plan:
+def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = None, pinned=()) -> Plan:
     """Segments of about equal length, each ``worker_seconds`` of decoding by ``decode_cost``
     (or ``segment_seconds`` of video when given); the candidate rate is the job's, capped so the
     workers together offer ``oversample × max_frames`` candidates at most."""
@@ -115,7 +117,7 @@ def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = 
     if d > 0 and s.max_frames:
         rate = min(rate, s.oversample * s.max_frames / d)
     if d <= 0:
-        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),))
+        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),), "full", tuple(sorted(pinned)))
     scan = s.scan if s.scan != "auto" else ("windows" if 1.0 / rate >= s.windows_from else "full")
     duty = min(1.0, (s.window + s.window_lead + 1.0) * rate) if scan == "windows" else 1.0   # +1 s: a GOP's decode
     length = segment_seconds or s.worker_seconds / max(decode_seconds(header, s) * duty, 1e-6)
@@ -123,7 +125,7 @@ def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = 
     n = max(1, min(s.max_segments, math.ceil(d / length - 1e-9)))
     step = d / n
     segs = tuple(Segment(i, i * step, None if i == n - 1 else (i + 1) * step) for i in range(n))
-    return Plan(header, rate, s.probe_rate, segs, scan)
+    return Plan(header, rate, s.probe_rate, segs, scan, tuple(sorted(pinned)))
 
 
 @dataclass
@@ -145,16 +147,17 @@ class Sampled:
     thumb: bytes                  # 64-px grey thumbnail (near-duplicates are judged across the film)
     thumb_shape: tuple
     member: tuple                 # (offset, length) in the pack
+    pinned: bool = False          # the frame of a pinned time (kept whatever the budget)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "time": round(self.time, 6), "after_cut": self.after_cut,
                 "thumb": base64.b64encode(self.thumb).decode(), "thumb_shape": list(self.thumb_shape),
-                "member": list(self.member)}
+                "member": list(self.member), "pinned": self.pinned}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Sampled":
         return cls(int(d["id"]), float(d["time"]), bool(d["after_cut"]), base64.b64decode(d["thumb"]),
-                   tuple(d["thumb_shape"]), tuple(d["member"]))
+                   tuple(d["thumb_shape"]), tuple(d["member"]), bool(d.get("pinned", False)))
 
     def thumb_array(self) -> np.ndarray:
         return np.frombuffer(self.thumb, np.uint8).reshape(self.thumb_shape).astype(np.float32)
@@ -265,6 +268,8 @@ class _Scanner:
         s, out = self.s, self.out
         probe = self.prev_t is None or _slot(t, self.plan.probe_rate) > _slot(self.prev_t, self.plan.probe_rate)
         slot = self.prev_t is None or _slot(t, self.plan.rate) > _slot(self.prev_t, self.plan.rate)
+        pinned = any((self.prev_t is None or self.prev_t < p) and p <= t + 1e-9 for p in self.plan.pinned)
+        slot = slot or pinned
         self.prev_t = t
         if before or not emit:
             out.lookback += 1
@@ -308,7 +313,7 @@ class _Scanner:
         if due:
             self.pending = None
         tg = cv2.cvtColor(thumb, cv2.COLOR_BGR2GRAY)
-        reason = frame_reason(tg, s)
+        reason = None if pinned else frame_reason(tg, s)
         if reason:
             out.rejected.append(Rejection(t, reason))
             return True
@@ -317,7 +322,7 @@ class _Scanner:
             raise VideoError(f"{self.source.name}: frame at {t:.3f}s cannot be encoded", code="Video::Unreadable")
         fid = int(round(t * 1000))
         member = self.pack.add(f"{fid:010d}.jpg", data.tobytes())
-        out.frames.append(Sampled(fid, t, bool(due), tg.tobytes(), tg.shape, member))
+        out.frames.append(Sampled(fid, t, bool(due), tg.tobytes(), tg.shape, member, pinned))
         return True
 
     def close(self) -> None:
@@ -379,7 +384,10 @@ def windows_of(plan_: Plan, seg: Segment, s: FrameSettings) -> list[tuple[int, f
         k += 1
         if seg.end is None and t >= end:
             break
-    return out
+    for p in plan_.pinned:                     # a pinned time in this segment gets its own short window
+        if seg.start <= p < end and not any(w0 <= p < w1 for _, w0, w1 in out):
+            out.append((-1, max(0.0, p - s.window_lead), p + 1.0 / plan_.probe_rate))
+    return sorted(out, key=lambda w: w[1])
 
 
 def _scan_windows(scan: _Scanner, progress=None) -> None:

@@ -105,30 +105,33 @@ def load_json_file(path: str | Path, what: str, code: str, limit: int, error=Set
         raise error(f"{what} {p.name} is not valid JSON ({str(exc).splitlines()[0][:80]})", code=code) from None
 
 
-def check_feedback(doc) -> dict:
-    """M13 feedback: {"<scenario>@<seconds>": {"ctr": 0..1, "retention": 0..1}} (``Feedback::Invalid``)."""
-    from .cropping import SCENARIOS
+FEEDBACK_KEY = re.compile(r"(story|feed|portrait|landscape|cover)@(\d{1,6}(?:\.\d{1,3})?)|(v-[0-9a-f]{10})")
 
+
+def check_feedback(doc) -> dict:
+    """M13 feedback: ``{"<scenario>@<seconds>" or "<variant id>": {"ctr": 0..1, "retention": 0..1}}``
+    (``Feedback::Invalid``). Seconds are plain decimals (``feed@1_0`` is no time), and two keys that name
+    the same moment (``feed@1``, ``feed@1.00``) are refused rather than merged."""
     def bad(msg):
-        raise SettingsError(f"feedback: {msg} (expected {{\"feed@12.0\": {{\"ctr\": 0.08, \"retention\": 0.7}}}})",
-                            code="Feedback::Invalid")
+        raise SettingsError(f"feedback: {msg} (expected {{\"feed@12.0\": {{\"ctr\": 0.08, \"retention\": 0.7}}}} or a "
+                            "poster's variant id for a key)", code="Feedback::Invalid")
     if not isinstance(doc, dict):
         bad(f"the document is a {type(doc).__name__}, not an object")
     if len(doc) > LIMITS["feedback_entries"]:
         bad(f"{len(doc)} entries; the limit is {LIMITS['feedback_entries']}")
-    out = {}
+    out, seen = {}, {}
     for k, v in doc.items():
-        scen, sep, t = str(k).partition("@")
-        try:
-            ok_time = sep and math.isfinite(float(t)) and float(t) >= 0
-        except ValueError:
-            ok_time = False
-        if scen not in SCENARIOS or not ok_time:
-            bad(f"key {str(k)[:40]!r} is not <scenario>@<seconds>")
+        m = FEEDBACK_KEY.fullmatch(str(k))
+        if not m:
+            bad(f"key {json.dumps(str(k)[:40])} is not <scenario>@<seconds> or a variant id")
         if not isinstance(v, dict) or not v or set(v) - {"ctr", "retention"}:
             bad(f"{k}: expected an object with ctr and/or retention")
         for name, x in v.items():
             if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or not 0 <= x <= 1:
                 bad(f"{k}.{name} is {json.dumps(x)[:20]}, not a number in 0..1")
-        out[f"{scen}@{float(t):.1f}"] = dict(v)
+        key = m.group(3) or f"{m.group(1)}@{float(m.group(2)):.1f}"
+        if key in seen:
+            bad(f"keys {json.dumps(seen[key])} and {json.dumps(str(k))} name the same moment")
+        seen[key] = str(k)
+        out[key] = dict(v)
     return out

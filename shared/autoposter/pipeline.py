@@ -16,6 +16,7 @@ make the same posters.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -70,9 +71,10 @@ def scoring_digest(settings: Settings, templates: list[Template], scenarios: lis
 
 # --- the steps -------------------------------------------------------------------------------
 
-def plan_job(source: VideoSource, settings: Settings, max_seconds: float | None = None) -> Plan:
+def plan_job(source: VideoSource, settings: Settings, max_seconds: float | None = None, pinned=()) -> Plan:
+    """The header, then the plan; ``pinned`` times (an editor's) are always sampled."""
     header = read_header(source, settings.frames.min_side, max_seconds)
-    return plan(header, settings.frames, settings.run.segment_seconds or None)
+    return plan(header, settings.frames, settings.run.segment_seconds or None, pinned)
 
 
 def extract(source: VideoSource, plan_: Plan, index: int, store: stores.Store, settings: Settings,
@@ -255,44 +257,69 @@ def candidates(done: list, store: stores.Store, templates: list[Template], scen:
 
 
 def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores.Publisher, settings: Settings,
-            feedback: dict | None = None, debug: bool = False) -> dict:
-    """M12–M14: choose among the analysed crops, render the chosen posters, publish the set at once."""
+            feedback: dict | None = None, debug: bool = False, provenance: dict | None = None) -> dict:
+    """M12–M14 and S14: choose among the analysed crops (an editor's vetoes out, pins in, variants apart),
+    render the chosen posters — once per language — and publish the set at once."""
+    from . import editors
     from .render import build_manifest, encode_jpeg, poster_name, poster_record, render_poster   # Pillow: here only
     templates = [load_template(t) for t in job.templates]
     scen = job_scenarios(job, templates)
+    ov = editors.Overrides.from_dict(job.overrides, "overrides") if job.overrides else editors.Overrides()
+    s = settings.score
+    if job.variants:                              # variants to A/B test: k of them, apart on purpose
+        settings = dataclasses.replace(settings, score=dataclasses.replace(
+            s, top_k=job.variants, moment_gap=max(s.moment_gap, 10.0), dup_bits=max(s.dup_bits, 16)))
     done, rejected, failed = gather(sampling, settings.run.batch_size, store, settings.run.tolerated_failure)
     cands, scored = candidates(done, store, templates, scen, settings)
     rejected = sorted(sampling.rejected + rejected + scored, key=lambda r: r["frame_time"])
     refs = {f["ref"]["id"]: FrameRef.from_dict(f["ref"]) for _, doc in done for f in doc["frames"]}
     results = {f["ref"]["id"]: f["frame"] for _, doc in done for f in doc["frames"]}
-    chosen = select(cands, templates, scen, settings, feedback)
+    gap = max(settings.score.moment_gap / 2, 0.5)
+    vetoed = [c for c in cands if any(v.hits(c.template, c.scenario, c.frame_time, gap) for v in ov.vetoes)]
+    chosen = select([c for c in cands if c not in vetoed], templates, scen, settings,
+                    editors.feedback_scores(feedback))
+    pins = editors.apply_pins(chosen, ov, cands, refs, results, store, templates, settings, sampling.video)
     video = {**sampling.video, "failed_frames": failed}
     by_name = {t.name: t for t in templates}
     needed = sorted({c.frame_index for picked in chosen.values() for c in picked})
     images = read_frames(store, [refs[i] for i in needed]) if needed else {}
     files, posters, pictures = {}, [], {}
-    meta = job.fields()
-    for (tname, sname), picked in chosen.items():
-        for rank, c in enumerate(picked, 1):
-            img = images[c.frame_index]
-            poster, placements, mapped = render_poster(img, c, by_name[tname], meta)
-            rel = poster_name(tname, sname, rank, c.frame_time)
-            files[rel] = (encode_jpeg(poster), "image/jpeg")
-            pictures[rel] = poster
-            posters.append(poster_record(rel, by_name[tname], c, placements, rank, job.link,
-                                         settings.score.max_upscale))
-            if c.rejected:
-                posters[-1]["below_threshold"] = c.rejected
-            if debug:
-                from .overlay import debug_overlay
-                dbg = "debug/" + rel
-                fr = FrameResult.from_dict(results[c.frame_index])
-                files[dbg] = (encode_jpeg(debug_overlay(img, fr, c, poster, placements, mapped, settings), 85),
-                              "image/jpeg")
-                posters[-1]["debug"] = dbg
-    formats = formats_report(chosen, posters, rejected)
-    manifest = build_manifest(video, job, posters, rejected, settings, formats=formats,
-                              missing=[f for f in formats if not f["count"]])
+    languages = [("", job.fields())] + [(code, job.fields(texts)) for code, texts in sorted(ov.languages.items())]
+    for lang, meta in languages:
+        for (tname, sname), picked in chosen.items():
+            for rank, c in enumerate(picked, 1):
+                img = images[c.frame_index]
+                poster, placements, mapped = render_poster(img, c, by_name[tname], meta)
+                rel = (f"{lang}/" if lang else "") + poster_name(tname, sname, rank, c.frame_time)
+                files[rel] = (encode_jpeg(poster), "image/jpeg")
+                pictures[rel] = poster
+                rec = poster_record(rel, by_name[tname], c, placements, rank, job.link, settings.score.max_upscale)
+                rec["variant"] = editors.variant_id(tname, sname, c.frame_time, c.crop.to_list(None))
+                if lang:
+                    rec["language"] = lang
+                if c.rejected:
+                    rec["below_threshold"] = c.rejected
+                if rank == 1 and (tname, sname) in pins:
+                    rec["pinned"] = pins[(tname, sname)]
+                if feedback and rank == 1 and rec["variant"] in feedback:
+                    rec["promoted"] = True            # the variant people clicked most leads (M13)
+                posters.append(rec)
+                if debug and not lang:
+                    from .overlay import debug_overlay
+                    dbg = "debug/" + rel
+                    fr = FrameResult.from_dict(results[c.frame_index])
+                    files[dbg] = (encode_jpeg(debug_overlay(img, fr, c, poster, placements, mapped, settings), 85),
+                                  "image/jpeg")
+                    rec["debug"] = dbg
+    formats = formats_report(chosen, [p for p in posters if not p.get("language")], rejected)
+    extra = {"formats": formats, "missing": [f for f in formats if not f["count"]]}
+    if ov:
+        extra["overrides"] = ov.to_dict() | {"vetoed_crops": len(vetoed)}
+    if job.variants:
+        extra["variants"] = job.variants
+    if provenance:
+        extra["analysis"] = provenance              # where the analysis is kept: a rerender reads it
+    manifest = build_manifest(video, job, posters, rejected, settings, **extra)
     if not posters:
         return manifest                                   # nothing published: the destination as it was
     from .gallery import contact_sheet, gallery_html
@@ -413,7 +440,9 @@ def run_video(path: str | os.PathLike, out_dir: str | os.PathLike, job: Job, set
     workers = workers or settings.run.workers or os.cpu_count() or 1
     with OutputDir(out_dir) as out:
         job.video_id = job.video_id or video_id_for(path)
-        plan_ = plan_job(source, settings)
+        from .editors import Overrides
+        pinned = Overrides.from_dict(job.overrides).pinned_times() if job.overrides else ()
+        plan_ = plan_job(source, settings, pinned=pinned)
         store = out.work(job.video_id, analysis_digest(settings))
         stores.put_json(store, "plan.json", plan_.to_dict())
         if progress:
@@ -425,9 +454,54 @@ def run_video(path: str | os.PathLike, out_dir: str | os.PathLike, job: Job, set
         batches = smp.batches(settings.run.batch_size)
         _map(_analyse_task, [(b, refs, store.root, list(job.templates), scen, settings)
                              for b, refs in enumerate(batches)], workers, progress, 0.5, 0.95)
-        manifest = publish(job, smp, store, out.publisher(), settings, feedback, debug)
+        digest = analysis_digest(settings)
+        manifest = publish(job, smp, store, out.publisher(), settings, feedback, debug,
+                           {"video_id": job.video_id, "digest": digest})
         if manifest["posters"]:
             out.keep_work()
+        if progress:
+            progress(1.0, "published")
+    return manifest
+
+
+def render_stored(out_dir: str | os.PathLike, changes: dict, settings: Settings | None = None,
+                  feedback: dict | None = None, debug: bool = False, progress=None) -> dict:
+    """S14: ``autoposter render OUT``: the analysis the current set of ``out_dir`` came from, published again
+    with ``changes`` to its job (templates, scenarios, title, link, meta, overrides, variants). No frame is
+    decoded or analysed; crops are rescored only for templates or settings the analysis was not scored for."""
+    from .errors import SettingsError
+    from .output import OutputDir
+
+    settings = settings or Settings.from_env()
+    with OutputDir(out_dir) as out:
+        current = out.current()
+        if current is None:
+            raise SettingsError(f"{out_dir}: no poster set here to render again (run `autoposter run` first)",
+                                code="Render::NoAnalysis")
+        try:
+            before = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+            ref = before["analysis"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise SettingsError(f"{out_dir}: the current set does not say where its analysis is (made by an older "
+                                "autoposter?): run `autoposter run` again", code="Render::NoAnalysis") from None
+        store = out.stored(str(ref.get("video_id", "")), str(ref.get("digest", "")))
+        if store is None:
+            raise SettingsError(f"{out_dir}: the analysis of the current set is gone from .autoposter/jobs/",
+                                code="Render::NoAnalysis")
+        job = Job.from_dict(before["job"])
+        for k, v in changes.items():
+            if k == "meta":
+                job.meta = {**job.meta, **v}
+            elif k in ("templates", "scenarios"):
+                setattr(job, k, tuple(v))
+            else:
+                setattr(job, k, v)
+        templates = [load_template(t) for t in job.templates]
+        job_scenarios(job, templates)                    # Settings::UnknownScenario before any work
+        smp = Sampling.from_dict(stores.get_json(store, SAMPLING_KEY))
+        if progress:
+            progress(0.5, "rendering from the stored analysis")
+        manifest = publish(job, smp, store, out.publisher(), settings, feedback, debug, ref)
         if progress:
             progress(1.0, "published")
     return manifest

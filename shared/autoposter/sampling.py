@@ -175,27 +175,35 @@ def sample(plan: Plan, results: list[SegmentResult], s: FrameSettings,
     kept, last = [], None
     for seg, f in cands:                            # near-duplicates: against the last one kept
         th = f.thumb_array()
-        if last is not None and last.shape == th.shape and float(np.abs(th - last).mean()) < s.dup_distance:
+        if not f.pinned and last is not None and last.shape == th.shape and \
+                float(np.abs(th - last).mean()) < s.dup_distance:
             rejected.append({"frame_time": round(f.time, 3), "reason": "near_duplicate"})
             continue
         last = th
         kept.append((seg, f))
     moment = 0.5 / plan.rate
-    refs = []
+    refs, pinned = [], set()
     for seg, f in kept:                             # one moment, one candidate (after-cut frames first)
         shot = shot_at(f.time)
         ref = FrameRef(f.id, f.time, shot, f.after_cut, seg, f.member[0], f.member[1], tuple(shots[shot]["active"]))
         last = refs[-1] if refs else None           # time order: only the last one kept can be this moment
         if last is not None and last.shot == shot and f.time - last.time < moment:
-            drop = last if f.after_cut and not last.after_cut else ref
-            rejected.append({"frame_time": round(drop.time, 3), "reason": "same_moment"})
-            if drop is ref:
-                continue
-            refs.pop()
+            drop = last if (f.pinned or (f.after_cut and not last.after_cut)) and last.id not in pinned else ref
+            if drop is ref and f.pinned:
+                drop = None                         # two pinned moments close together: both stay
+            if drop is not None:
+                rejected.append({"frame_time": round(drop.time, 3), "reason": "same_moment"})
+                if drop is ref:
+                    continue
+                refs.pop()
         refs.append(ref)
+        if f.pinned:
+            pinned.add(f.id)
     refs.sort(key=lambda f: f.time)
     sampled = len(refs)
-    refs = budget(refs, lambda f: f.shot, s.max_frames)
+    kept_pins = [r for r in refs if r.id in pinned]             # an editor's pins pass the budget first
+    refs = sorted(kept_pins + budget([r for r in refs if r.id not in pinned], lambda f: f.shot,
+                                     max(0, s.max_frames - len(kept_pins))), key=lambda f: f.time)
     rejected.sort(key=lambda r: r["frame_time"])
     decoded = sum(r.decoded for r in results)
     expected = h.frame_count
@@ -204,7 +212,7 @@ def sample(plan: Plan, results: list[SegmentResult], s: FrameSettings,
              "partial_read": bool(expected > 1 and decoded < s.partial_share * expected),
              "frames_sampled": len(cands) + sum(len(r.rejected) for r in results),
              "frames_analysed": len(refs), "over_budget": max(0, sampled - len(refs)),
-             "segments": len(plan.segments), "segments_failed": gaps, "frame_width": fw, "frame_height": fh,
+             "segments": len(plan.segments), "segments_failed": gaps, "rate": round(plan.rate, 6), "scan": plan.scan, "frame_width": fw, "frame_height": fh,
              "letterboxed": any(any(v > 0 for v in b) for b in shot_bars)}
     if decoded == 0:
         raise VideoError(f"{h.name}: no frame could be decoded (truncated or corrupt video)", code="Video::Unreadable")

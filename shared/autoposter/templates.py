@@ -7,13 +7,13 @@ same schema, and every error names the file, the field and what was expected, e.
 """
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cropping import SCENARIOS
+from . import schemas
 from .errors import TemplateError
 
 PKG = Path(__file__).resolve().parent
@@ -23,81 +23,8 @@ FONTS = {"latin": PKG / "assets" / "fonts" / "DejaVuSans-Bold.ttf",
          "cjk": PKG / "assets" / "fonts" / "wqy-microhei.ttc"}
 
 
-@functools.lru_cache(maxsize=1)
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
-
-
-def _part(key) -> str:
-    """A key as a path shows it: plain when it is an identifier, else quoted and cut (a user's key may hold
-    newlines or anything else; an error message stays one line)."""
-    key = str(key)
-    return key if re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$-]{0,40}", key) else json.dumps(key[:40])
-
-
-def _where(path) -> str:
-    """``layers[2].region`` from jsonschema's path deque."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{_part(part)}" if out else _part(part))
-    return out
-
-
-def _expected(node: dict) -> str:
-    if "description" in node:
-        return node["description"]
-    if "enum" in node:
-        return "one of " + ", ".join(json.dumps(v) for v in node["enum"])
-    return f"a {node.get('type', 'value')}"
-
-
-@functools.lru_cache(maxsize=1)
-def _validator():
-    from jsonschema import Draft202012Validator
-
-    Draft202012Validator.check_schema(schema())
-    return Draft202012Validator(schema())
-
-
-def _ref(node: dict) -> dict:
-    """A local ``$ref`` (``#/$defs/name``) resolved."""
-    while isinstance(node, dict) and "$ref" in node:
-        target = schema()
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def _described(err) -> dict:
-    """The deepest schema node on the error's way that says what it expects (a description)."""
-    node, best = schema(), {}
-    for part in list(err.absolute_schema_path)[:-1]:
-        node = _ref(node)
-        node = node[part] if isinstance(node, (dict, list)) else {}
-        if isinstance(node, dict) and "description" in _ref(node):
-            best = _ref(node)
-    return best or (err.schema if isinstance(err.schema, dict) else {})
-
-
-def _problem(err) -> tuple[str, str, str, str]:
-    """(code, field path, what is wrong, what was expected) for one jsonschema error."""
-    where = _where(err.absolute_path)
-    node = err.schema if isinstance(err.schema, dict) else {}
-    if err.validator == "required":
-        key = err.message.split("'")[1] if "'" in err.message else "?"
-        return "Template::FieldMissing", f"{where}.{_part(key)}".lstrip("."), "is missing", \
-            _expected(_ref(node.get("properties", {}).get(key, {})))
-    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        known = set(node.get("properties", {}))
-        extra = sorted(k for k in err.instance if k not in known)
-        key = extra[0] if extra else "?"
-        return ("Template::FieldUnknown", f"{where}.{_part(key)}".lstrip("."), "is not a known field",
-                "one of " + ", ".join(sorted(known)) if known else "no other field")
-    value = json.dumps(err.instance, ensure_ascii=False)
-    what = f"is {value[:40]}" if err.validator not in ("minItems", "maxItems", "minProperties", "maxProperties") \
-        else f"has {len(err.instance)} {'items' if isinstance(err.instance, list) else 'keys'}"
-    return "Template::FieldInvalid", where, what, _expected(_described(err))
+    return schemas.load("template")
 
 
 def validate(doc, source: str = "template") -> None:
@@ -105,11 +32,7 @@ def validate(doc, source: str = "template") -> None:
 
     jsonschema applies every keyword of ``schema/template.schema.json``; every object in it sets
     ``additionalProperties: false``, so an unknown or misspelt field is refused with its path."""
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    if errors:
-        code, where, what, expected = _problem(errors[0])
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise TemplateError(f"{source}: {where or 'document'} {what} (expected {expected}){more}", code=code)
+    schemas.check(doc, "template", source, TemplateError, "Template")
 
 
 @dataclass(frozen=True)

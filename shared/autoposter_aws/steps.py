@@ -131,7 +131,9 @@ def start(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn
         head = None
     meta = _metadata(head) if head else {}
     etag = (head or {}).get("ETag", etag).strip('"')
-    job_id = job_id_for(bucket, key, etag, meta)
+    overrides = storage.get_json_or_none(bucket, keys.overrides(key)) if head else None   # an editor's, beside it
+    job_id = job_id_for(bucket, key, etag, {**meta, **({"overrides": json.dumps(overrides, sort_keys=True)}
+                                                       if overrides is not None else {})})
     name, dup = _attempt(sfn, cfg, job_id)
     if name is None:
         return {"status": "duplicate", "job_id": job_id, "execution_status": dup.get("status"),
@@ -140,7 +142,7 @@ def start(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn
         if head is None:
             raise VideoError(f"{key}: the object is gone (deleted or overwritten before it was read)",
                              code="Video::NotFound")
-        inp = _plan(bucket, key, etag, head, meta, job_id, cfg, settings)
+        inp = _plan(bucket, key, etag, head, meta, job_id, cfg, settings, overrides)
     except (VideoError, SettingsError) as exc:
         err = exc.to_dict()
         refusal = {"status": "refused", "key": key, "job_id": job_id, "error": err}
@@ -161,7 +163,7 @@ def start(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn
             "batches": len(inp.sampling["batches"]) if inp.sampling else None}
 
 
-def _plan(bucket, key, etag, head, meta, job_id, cfg: Config, settings: Settings) -> ExecutionInput:
+def _plan(bucket, key, etag, head, meta, job_id, cfg: Config, settings: Settings, overrides=None) -> ExecutionInput:
     size = int(head.get("ContentLength", 0))
     if size == 0:
         raise VideoError(f"{key}: the upload is empty (0 bytes)", code="Video::Empty")
@@ -175,16 +177,19 @@ def _plan(bucket, key, etag, head, meta, job_id, cfg: Config, settings: Settings
         link = check_link(meta.get("link") or cfg.link_base + quote(key), "x-amz-meta-link")
         title = check_text("title", meta.get("title") or PurePosixPath(key).stem)
         extra = {k: check_text(k, meta[k]) for k in ("tagline", "search_text") if k in meta}
+        from autoposter.editors import Overrides
+        ov = Overrides.from_dict(overrides, keys.overrides(key)) if overrides is not None else Overrides()
     except SettingsError as exc:
         raise VideoError(f"{key}: {exc.message}", code=exc.code) from None
     src = Source(bucket, key, etag, head.get("VersionId"))
     video = _source(src)
     video = VideoSource(video.location, key, size)
     try:
-        plan = pipeline.plan_job(video, settings, cfg.max_video_seconds)
+        plan = pipeline.plan_job(video, settings, cfg.max_video_seconds, ov.pinned_times())
     except VideoError as exc:
         raise _named(exc, src, video.location) from None
-    job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id)
+    job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id,
+              overrides=ov.to_dict() if ov else {})
     templates = [load_template(t) for t in job.templates]
     ref = JobRef(job_id, cfg.work_bucket, keys.job_store(job_id, pipeline.analysis_digest(settings)),
                  tuple(job.templates), tuple(job_scenarios(job, templates)))
@@ -297,13 +302,18 @@ def _job_for(inp: ExecutionInput, changes: dict | None = None) -> Job:
     d = dict(inp.job)
     meta = dict(d.get("meta") or {})
     for k, v in (changes or {}).items():
-        if k in ("title", "link", "templates", "scenarios"):
+        if k in ("title", "link", "templates", "scenarios", "overrides", "variants"):
             d[k] = v
         elif k == "tagline":
             meta["tagline"] = v
         elif k == "meta":
             meta.update(v)
+        elif k == "languages":
+            d["overrides"] = {**(d.get("overrides") or {}), "languages": v}
     d["meta"] = meta
+    if d.get("overrides"):
+        from autoposter.editors import Overrides
+        Overrides.from_dict(d["overrides"], "rerender.overrides")          # checked before any work
     job = Job.from_dict(d)
     job.link = check_link(job.link, "rerender.link")
     job.title = check_text("title", job.title)
@@ -350,7 +360,7 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
         storage.put_json(cfg.cdn_bucket, keys.status(inp.source.key), status, "no-cache")
 
     manifest = pipeline.publish(job, smp, store, storage.S3Publisher(cfg.cdn_bucket, set_prefix, pointers),
-                                settings, feedback)
+                                settings, feedback, provenance={"job_id": inp.ref.job_id, "store": inp.ref.store})
     result = {"posters": len(manifest["posters"]), "job_id": inp.ref.job_id, "set": set_prefix,
               "failed_frames": manifest["video"].get("failed_frames", 0), "frames_analysed": len(smp.frames),
               "rejected_reasons": _reasons(manifest["rejected"]), "rerender": changes is not None}
