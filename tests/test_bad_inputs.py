@@ -51,7 +51,7 @@ def deep(n: int) -> str:
 
 def snapshot(out: Path):
     """Every entry's path, and every file's size, mtime and bytes: --out byte-identical."""
-    if not out.exists():
+    if not os.path.lexists(out):               # False (not an error) for a path longer than PATH_MAX
         return None
     return sorted((str(p.relative_to(out)),) + ((p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
                                                if p.is_file() else ()) for p in out.rglob("*"))
@@ -171,12 +171,122 @@ ROWS = [
      {}, 6, "near_uniform"),
     ("no-poster-black", lambda t: str(write_video(t / "black.mp4", [np.zeros((240, 320, 3), np.uint8)] * 24)), [],
      {}, 6, "near_black"),
+    # #17, special files: only regular files are read, never blocking, never unbounded
+    ("template-fifo", None, ["--template", lambda t: _fifo(t / "t.json")], {}, 4, "Template::Unreadable"),
+    ("template-dev-zero", None, ["--template", "/dev/zero"], {}, 4, "Template::Unreadable"),
+    ("feedback-fifo", None, ["--feedback", lambda t: _fifo(t / "fb.json")], {}, 2, "Feedback::Invalid"),
+    ("feedback-dev-urandom", None, ["--feedback", "/dev/urandom"], {}, 2, "Feedback::Invalid"),
+    ("overrides-dev-zero", None, ["--overrides", "/dev/zero"], {}, 2, "Overrides::Invalid"),
+    ("overrides-fifo", None, ["--overrides", lambda t: _fifo(t / "ov.json")], {}, 2, "Overrides::Invalid"),
+    ("template-folder-without-file", None, ["--template", lambda t: str(_mkdir(t / "empty-tpl"))], {}, 4,
+     "Template::Unreadable"),
+    ("video-fifo", lambda t: _fifo(t / "v.mp4"), [], {}, 3, "Video::NotFound"),
+    # #17, every input checked before the first frame: numbers finite, assets decoded, fonts loaded, models named
+    ("template-nan-region", None, ["--template", lambda t: _raw_template(t, '"region": [NaN, 0, 0.9, 0.9]')], {}, 4,
+     "Template::Unparseable"),
+    ("template-minus-infinity-size", None, ["--template", lambda t: _raw_template(t, '"size": [-Infinity, 0.1]')], {},
+     4, "Template::Unparseable"),
+    ("template-5000-digit-number", None, ["--template", lambda t: _raw_template(t, '"size": [' + "9" * 5000 + ', 1]')],
+     {}, 4, "Template::Unparseable"),
+    ("template-not-utf8", None, ["--template", lambda t: _write(t / "latin1.json", '{"name": "caf\xe9"}'.encode("latin-1"))],
+     {}, 4, "Template::Unreadable"),
+    ("asset-png-zero-wide", None, ["--template", lambda t: str(_asset_bytes(t, "logo.png", _png(0, 40)))], {}, 4,
+     "Template::FieldInvalid"),
+    ("asset-png-header-only", None, ["--template", lambda t: str(_asset_bytes(t, "logo.png", _png(40, 40)))], {}, 4,
+     "Template::FieldInvalid"),
+    ("asset-jpeg-cut-in-header", None, ["--template", lambda t: str(_asset_bytes(t, "logo.jpg", b"\xff\xd8\xff\xc0\x00\x11"))],
+     {}, 4, "Template::FieldInvalid"),
+    ("asset-jpeg-cut-in-data", None, ["--template", lambda t: str(_asset_bytes(
+        t, "logo.jpg", (ROOT / "examples/photos/coffee.jpg").read_bytes()[:700]))], {}, 4, "Template::FieldInvalid"),
+    ("font-is-text", None, ["--template", lambda t: str(_font(t, b"this is not a font"))], {}, 4, "Template::FieldInvalid"),
+    ("font-is-empty", None, ["--template", lambda t: str(_font(t, b""))], {}, 4, "Template::FieldInvalid"),
+    ("font-is-png", None, ["--template", lambda t: str(_font(t, (ROOT / "shared/autoposter/templates/cjk/logo.png").read_bytes()))],
+     {}, 4, "Template::FieldInvalid"),
+    ("template-text-lone-surrogate", None, ["--template", lambda t: _raw_template(t, '"source": {"text": "a\\udc80b"}')],
+     {}, 4, "Template::FieldInvalid"),
+    ("template-text-zero-width", None, ["--template", lambda t: str(template(t, layer={"source": {"text": "\u200b\u2060"}}))],
+     {}, 4, "Template::FieldInvalid"),
+    ("link-not-utf8", None, ["--link", os.fsdecode(b"https://example.com/caf\xe9")], {}, 2, "Settings::Link"),
+    ("title-not-utf8", None, ["--title", os.fsdecode(b"Caf\xe9 \xff")], {}, 2, "Settings::TextInvalid"),
+    ("tagline-not-utf8", None, ["--tagline", os.fsdecode(b"\x80\x81")], {}, 2, "Settings::TextInvalid"),
+    ("env-thresholds-one-value", None, [], {"AUTOPOSTER_FACES_THRESHOLDS": "0.6"}, 2, "Settings::Invalid"),
+    ("env-thresholds-four-values", None, [], {"AUTOPOSTER_FACES_THRESHOLDS": "0.6,0.7,0.7,0.8"}, 2, "Settings::Invalid"),
+    ("env-weights-all-zero", None, [], {"AUTOPOSTER_SCORE_W_SHARPNESS": "0", "AUTOPOSTER_SCORE_W_EXPRESSION": "0",
+                                        "AUTOPOSTER_SCORE_W_AESTHETICS": "0"}, 2, "Settings::Invalid"),
+    ("model-swapped", None, [], "MODEL_SWAPPED", 5, "Model::Mismatch"),
+    ("brisque-table-cut", None, [], "BRISQUE_CUT", 5, "Model::Unloadable"),
+    ("brisque-range-short", None, [], "BRISQUE_SHORT", 5, "Model::Unloadable"),
+    # #17, silent accepts made loud
+    ("title-only-zero-width", None, ["--title", "\u200b" * 50], {}, 2, "Settings::TextInvalid"),
+    ("title-combining-flood", None, ["--title", "Z" + "\u0336\u0337\u0338" * 30], {}, 2, "Settings::TextInvalid"),
+    ("tagline-only-marks", None, ["--tagline", "\u0301" * 10], {}, 2, "Settings::TextInvalid"),
+    ("meta-link-javascript", None, ["--meta", "link=javascript:alert(1)"], {}, 2, "Settings::Link"),
+    ("meta-url-data", None, ["--meta", "poster_url=data:text/html,x"], {}, 2, "Settings::Link"),
+    ("templates-same-name", None, ["--template", lambda t: "minimal," + str(template(t, name="minimal"))], {}, 4,
+     "Template::Duplicate"),
+    ("template-name-newline", None, ["--template", lambda t: str(template(t, name="mine\n"))], {}, 4,
+     "Template::FieldInvalid"),
+    ("template-colour-newline", None, ["--template", lambda t: str(template(t, layer={"style": {"color": "#ffffff\n"}}))],
+     {}, 4, "Template::FieldInvalid"),
+    ("feedback-underscore-seconds", None, ["--feedback", lambda t: _write(t / "fb.json", '{"feed@1_0": {"ctr": 0.1}}')],
+     {}, 2, "Feedback::Invalid"),
+    ("feedback-same-moment-twice", None, ["--feedback", lambda t: _write(
+        t / "fb.json", '{"feed@1": {"ctr": 0.1}, "feed@1.00": {"ctr": 0.2}}')], {}, 2, "Feedback::Invalid"),
+    ("feedback-nan", None, ["--feedback", lambda t: _write(t / "fb.json", '{"feed@1.0": {"ctr": NaN}}')], {}, 2,
+     "Feedback::Invalid"),
+    # #17, the output folder: what autoposter did not make is never followed, replaced or deleted
+    ("out-lock-is-a-folder", None, "OUT_LOCK_DIR", {}, 2, "Settings::Out"),
+    ("out-sets-is-a-link", None, "OUT_SETS_LINK", {}, 2, "Settings::Out"),
+    ("out-jobs-is-a-link", None, "OUT_JOBS_LINK", {}, 2, "Settings::Out"),
+    ("out-own-is-a-file", None, "OUT_OWN_FILE", {}, 2, "Settings::Out"),
+    ("out-path-too-long", None, "OUT_PATH_MAX", {}, 2, "Settings::Out"),
+    ("out-name-too-long", None, "OUT_NAME_MAX", {}, 2, "Settings::Out"),
 ]
 
 
 def _write(path: Path, data) -> str:
     path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
     return str(path)
+
+
+def _fifo(path: Path) -> str:
+    os.mkfifo(path)
+    return str(path)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def _png(w: int, h: int) -> bytes:
+    """A PNG header claiming w×h pixels and no image data at all."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+
+
+def _asset_bytes(tmp: Path, name: str, data: bytes) -> Path:
+    p = template(tmp, layer={"kind": "fixed", "source": {"asset": name}})
+    (p.parent / name).write_bytes(data)
+    return p
+
+
+def _font(tmp: Path, data: bytes) -> Path:
+    p = template(tmp, layer={"style": {"font": "brand.ttf"}})
+    (p.parent / "brand.ttf").write_bytes(data)
+    return p
+
+
+def _raw_template(tmp: Path, layer_field: str) -> str:
+    """A template whose one layer has ``layer_field`` written as raw JSON text (NaN, escapes, long numbers)."""
+    p = template(tmp)
+    text = p.read_text()
+    key = layer_field.split(":")[0].strip().strip('"')
+    doc = json.loads(text)
+    doc["layers"][0][key] = "@@FIELD@@"
+    p.write_text(json.dumps(doc).replace(f'"{key}": "@@FIELD@@"', layer_field))
+    return str(p)
 
 
 def _many_layers(tmp: Path, n: int) -> Path:
@@ -231,6 +341,34 @@ def _prepare(row, tmp: Path, clip: Path):
         fcntl.flock(fd, fcntl.LOCK_EX)
         HELD.append(fd)
         args = []
+    if args == "OUT_LOCK_DIR":
+        (out / ".autoposter" / "lock").mkdir(parents=True)
+        args = []
+    elif args in ("OUT_SETS_LINK", "OUT_JOBS_LINK"):
+        (out / ".autoposter").mkdir()
+        (tmp / "elsewhere").mkdir()
+        os.symlink(tmp / "elsewhere", out / ".autoposter" / ("sets" if args == "OUT_SETS_LINK" else "jobs"))
+        args = []
+    elif args == "OUT_OWN_FILE":
+        (out / ".autoposter").write_text("mine")
+        args = []
+    elif args == "OUT_PATH_MAX":
+        out = tmp / "/".join(["d" * 250] * 20)
+        args = []
+    elif args == "OUT_NAME_MAX":
+        out = tmp / ("n" * 300)
+        args = []
+    if env in ("MODEL_SWAPPED", "BRISQUE_CUT", "BRISQUE_SHORT"):
+        import shutil
+        models = tmp / "models"
+        shutil.copytree(ROOT / "layers/models/onnx", models)
+        if env == "MODEL_SWAPPED":
+            shutil.copy(models / "emotion.onnx", models / "rnet.onnx")
+        elif env == "BRISQUE_CUT":
+            (models / "brisque_svm.txt").write_text((models / "brisque_svm.txt").read_text()[:300])
+        else:
+            (models / "brisque_range.json").write_text(json.dumps({"min": [0.0] * 35, "max": [1.0] * 35}))
+        env = {"AUTOPOSTER_MODEL_DIR": str(models)}
     if env == "MODEL_CORRUPT":
         bad = tmp / "models"
         bad.mkdir()
@@ -249,7 +387,8 @@ def test_bad_input_fails_clearly_fast_and_leaves_out_alone(row, tmp_path, clip):
     before = snapshot(out)
     t0 = time.monotonic()
     r = subprocess.run([sys.executable, "-m", "autoposter.cli", "run", video, "--out", str(out), "--quiet", *args],
-                       cwd=tmp_path, env={**ENV, **env}, capture_output=True, text=True, timeout=LIMIT_S)
+                       cwd=tmp_path, env={**ENV, **env}, capture_output=True, text=True, errors="backslashreplace",
+                       timeout=LIMIT_S)
     took = time.monotonic() - t0
     assert r.returncode == code, (r.returncode, r.stderr[-2000:])
     assert "Traceback" not in r.stderr, r.stderr[-2000:]
@@ -261,4 +400,4 @@ def test_bad_input_fails_clearly_fast_and_leaves_out_alone(row, tmp_path, clip):
 
 
 def test_the_table_is_at_least_sixty_rows():
-    assert len(ROWS) >= 60 and len({r[0] for r in ROWS}) == len(ROWS)
+    assert len(ROWS) >= 110 and len({r[0] for r in ROWS}) == len(ROWS)

@@ -137,7 +137,7 @@ def test_sigterm_midway_leaves_the_folder_as_it_was(tmp_path, sample_video):
         time.sleep(0.02)
     p.send_signal(signal.SIGTERM)                                # extracted, mid-analysis
     assert p.wait(60) == 143
-    assert "terminated" in p.stderr.read()
+    assert "SIGTERM: stopped" in p.stderr.read()
     assert snapshot(out) == before and not list(out.rglob(".staging-*"))
 
 
@@ -181,3 +181,49 @@ def test_out_that_is_a_file_or_empty_is_refused(tmp_path):
         with pytest.raises(SettingsError) as e:
             OutputDir(bad).__enter__()
         assert e.value.code == "Settings::Out"
+
+
+def _wait_for_analysis(out: Path, p, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and p.poll() is None and \
+            not list((out / ".autoposter" / "jobs").glob("*/.staging-*/segments/0*.json")):
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGQUIT], ids=["SIGHUP", "SIGQUIT"])
+def test_a_hangup_or_quit_into_a_new_folder_leaves_nothing(tmp_path, sample_video, sig):
+    out = tmp_path / "new"
+    p = run(sample_video, "--out", out, "--template", "minimal", "--scenario", "feed")
+    _wait_for_analysis(out, p)
+    p.send_signal(sig)
+    assert p.wait(60) == 128 + sig, p.stderr.read()
+    assert sig.name in p.stderr.read()
+    assert not out.exists()                                   # the folder this run created is gone again
+
+
+def test_a_full_disk_is_a_typed_error_and_the_previous_set_stays(tmp_path, sample_video):
+    """Files larger than 64 KiB cannot be written (RLIMIT_FSIZE, what a full disk or quota looks like to
+    a writer): the frame packs fail, the run says so in one typed line, --out is as it was."""
+    import resource
+    out = tmp_path / "out"
+    assert run(sample_video, "--out", out, "--template", "minimal", "--scenario", "feed", "--quiet").wait(300) == 0
+    before = snapshot(out)
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)          # a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+    p = run(sample_video, "--out", out, "--template", "streaming", "--quiet", preexec_fn=small_disk)
+    assert p.wait(300) == 2
+    err = p.stderr.read()
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("autoposter: IO::NoSpace"), err
+    assert snapshot(out) == before and not list(out.rglob(".staging-*"))
+
+
+def test_stdout_that_cannot_be_written_does_not_fail_a_finished_run(tmp_path, sample_video):
+    out = tmp_path / "out"
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "autoposter.cli", "run", str(sample_video), "--out", str(out),
+                            "--template", "minimal", "--scenario", "feed"], env=ENV, stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert complete(out) and "Traceback" not in p.stderr

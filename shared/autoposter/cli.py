@@ -1,6 +1,7 @@
 """``autoposter`` command line.
 
-Exit codes: 0 posters written; 1 unexpected error; 2 bad arguments or settings;
+Exit codes: 0 posters written; 1 unexpected error (a bug: please report it); 2 bad arguments or
+settings, or the output folder cannot be written (``IO::NoSpace``, ``IO::PathTooLong``…);
 3 video error (missing, empty, unreadable, too small); 4 template error;
 5 model error; 6 the video was read but no poster passed (reasons printed).
 """
@@ -71,14 +72,16 @@ def cmd_run(args) -> int:
     meta = parse_meta(args.meta)
     if args.tagline is not None:
         meta["tagline"] = check_text("tagline", args.tagline)
-    title = check_text("title", args.title if args.title is not None else Path(args.video).stem.replace("_", " "))
+    import os
+    stem = os.fsencode(Path(args.video).stem).decode("utf-8", "replace")     # a file name need not be UTF-8
+    title = check_text("title", args.title if args.title is not None else stem.replace("_", " "))
     overrides, variants = _editor(args)
     job = Job(link=check_link(args.link or ""), title=title, meta=meta,
               templates=_split(args.template, "--template") or ("streaming",),
               scenarios=_split(args.scenario, "--scenario"), overrides=overrides, variants=variants)
     feedback = _feedback(args)
-    from .models import default_threads, model_dir
-    model_dir(), default_threads()                       # Model::Missing before any work
+    from .models import check_all, default_threads
+    check_all(), default_threads()                      # Model::* before any work
     bar = Progress("autoposter", sys.stderr) if not args.quiet else None
     t0 = time.monotonic()
     manifest = run_video(args.video, args.out, job, settings, progress=bar, debug=args.debug, feedback=feedback)
@@ -126,7 +129,10 @@ def _report(args, manifest: dict, bar, t0: float) -> int:
               file=sys.stderr)
         return EXIT_NO_POSTER
     if not args.quiet:
-        _summary(manifest, args.out, time.monotonic() - t0)
+        try:
+            _summary(manifest, args.out, time.monotonic() - t0)
+        except (OSError, ValueError):            # stdout is /dev/full or a closed pipe: the posters are written
+            pass
     return 0
 
 
@@ -254,30 +260,72 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _terminate(signum, frame):
-    """SIGTERM (what `timeout` and Lambda send) unwinds like Ctrl-C: staging removed, --out as it was."""
-    raise SystemExit(143)
+    """SIGTERM (what `timeout` and Lambda send), SIGHUP (the terminal closed) and SIGQUIT unwind like
+    Ctrl-C: staging removed, a folder this run created removed, --out as it was; exit 128 + the signal."""
+    from .stopping import ask
+    ask(signum)
+
+
+# errno names a user can act on: the disk, the path, the permissions (exit 2, like any other --out problem)
+IO_CODES = {"ENOSPC": "IO::NoSpace", "EDQUOT": "IO::NoSpace", "EFBIG": "IO::NoSpace", "ENAMETOOLONG": "IO::PathTooLong",
+            "EACCES": "IO::Denied", "EPERM": "IO::Denied", "EROFS": "IO::ReadOnly", "ENOTDIR": "IO::NotAFolder",
+            "EISDIR": "IO::NotAFile", "EMFILE": "IO::TooManyFiles", "ENFILE": "IO::TooManyFiles"}
+EXIT_IO = 2
+
+
+def _say(text: str, stream) -> None:
+    """One line to stdout or stderr; a stream that cannot take it (/dev/full, a closed pipe) is not the
+    run's failure: the posters are written, so the exit code stays the run's."""
+    try:
+        print(text, file=stream)
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _quiet_streams() -> None:
+    """Flush stdout now and, if it fails, point it at /dev/null so the interpreter's own flush at exit
+    cannot turn a finished run into exit 120."""
+    import os
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                setattr(sys, name, open(os.devnull, "w"))
+            except OSError:
+                pass
 
 
 def main(argv=None) -> int:
+    import errno
     import signal
 
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, _terminate)
     try:
         return args.fn(args)
     except AutoposterError as exc:
-        print(f"autoposter: {exc}", file=sys.stderr)
+        _say(f"autoposter: {exc}", sys.stderr)
         return exc.exit_code
-    except OSError as exc:                   # e.g. --out names a file, or the disk is full
-        print(f"autoposter: IO::Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
-        return 1
+    except OSError as exc:                   # the disk is full, a path too long, a folder made read-only mid-run
+        code = IO_CODES.get(errno.errorcode.get(exc.errno or 0, ""), "IO::Error")
+        where = exc.filename if isinstance(exc.filename, str) else ""
+        _say(f"autoposter: {code}: {exc.strerror or exc}{': ' + where if where else ''}; "
+             f"nothing was left half-written", sys.stderr)
+        return EXIT_IO
     except KeyboardInterrupt:
-        print("autoposter: interrupted; nothing was left half-written", file=sys.stderr)
+        _say("autoposter: interrupted; nothing was left half-written", sys.stderr)
         return 130
     except SystemExit as exc:
-        if exc.code == 143:
-            print("autoposter: terminated; nothing was left half-written", file=sys.stderr)
+        if isinstance(exc.code, int) and exc.code > 128:
+            _say(f"autoposter: {signal.Signals(exc.code - 128).name}: stopped; nothing was left half-written",
+                 sys.stderr)
         raise
+    finally:
+        _quiet_streams()
 
 
 if __name__ == "__main__":

@@ -91,6 +91,16 @@ class OutputDir:
         if os.path.lexists(own) and (own.is_symlink() or not own.is_dir()):
             raise SettingsError(f"--out {p}: {OWN} exists and is not autoposter's folder; choose another --out",
                                 code="Settings::Out")
+        for name, want in (("sets", stat.S_ISDIR), ("jobs", stat.S_ISDIR), ("lock", stat.S_ISREG)):
+            try:                                  # a link here would put posters (or deletions) outside --out
+                mode = (own / name).lstat().st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise SettingsError(f"--out {p}: cannot use it ({exc.strerror})", code="Settings::Out") from None
+            if not want(mode):
+                raise SettingsError(f"--out {p}: {OWN}/{name} is not what autoposter made (a link, or another kind "
+                                    "of file); choose another --out", code="Settings::Out")
 
     def __enter__(self) -> "OutputDir":
         self.check()
@@ -189,7 +199,8 @@ class FolderPublisher:
         for rel, (data, _) in sorted(files.items()):
             dest = stage / rel
             if stage not in dest.resolve().parents and dest.resolve() != stage:
-                raise ValueError(f"poster path {rel!r} leaves its set")
+                raise SettingsError(f"--out {self.out.path}: poster path {rel!r} would leave its set (a link inside "
+                                    f"{OWN}?)", code="Settings::Out")
             dest.parent.mkdir(parents=True, exist_ok=True)
             write_file(dest, data)
         write_file(stage / "manifest.json", dumps(manifest))
@@ -198,9 +209,11 @@ class FolderPublisher:
         final = sets / name
         os.rename(stage, final)
         _fsync_dir(sets)
-        link = self.out.path / f".{LATEST}.{os.getpid()}.tmp"
+        link = self.out.own / f"{LATEST}.{os.getpid()}.tmp"      # in our own folder: no name of the user's is touched
         if os.path.lexists(link):
             link.unlink()
+        from .stopping import check
+        check()                                           # a run told to stop never switches sets
         os.symlink(f"{OWN}/sets/{name}", link)
         os.replace(link, self.out.path / LATEST)          # the one atomic step that switches sets
         self.out.published = True

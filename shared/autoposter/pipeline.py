@@ -34,7 +34,7 @@ from .errors import FramesFailed, VideoError
 from .frames import Plan, SegmentResult, plan, sample_segment
 from .sampling import FrameRef, Sampling, sample
 from .settings import Settings
-from .templates import Template, load as load_template
+from .templates import Template, load_all as load_templates
 from .video import VideoSource, read_header
 
 ANALYSIS_VERSION = 2              # bump when the stored analysis changes meaning
@@ -256,13 +256,27 @@ def candidates(done: list, store: stores.Store, templates: list[Template], scen:
     return cands, rejected
 
 
+def field_warnings(job: Job, templates, ov=None) -> list[str]:
+    """Field layers this job has no value for (a misspelt field, a tagline not given): said, not silently
+    left out. A language's texts count for its own set only, so the warning names the main set's gaps."""
+    fields = job.fields()
+    out = []
+    for t in templates:
+        for ly in t.layers:
+            if ly.source == "field" and not str(fields.get(ly.value) or "").strip():
+                known = ", ".join(sorted(k for k, v in fields.items() if v))
+                out.append(f"template {t.name} layer {ly.name!r} shows field {ly.value!r}, which this run has no "
+                           f"value for (fields given: {known or 'none'}); the layer is left out")
+    return out
+
+
 def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores.Publisher, settings: Settings,
             feedback: dict | None = None, debug: bool = False, provenance: dict | None = None) -> dict:
     """M12–M14 and S14: choose among the analysed crops (an editor's vetoes out, pins in, variants apart),
     render the chosen posters — once per language — and publish the set at once."""
     from . import editors
     from .render import build_manifest, encode_jpeg, poster_name, poster_record, render_poster   # Pillow: here only
-    templates = [load_template(t) for t in job.templates]
+    templates = load_templates(job.templates)
     scen = job_scenarios(job, templates)
     ov = editors.Overrides.from_dict(job.overrides, "overrides") if job.overrides else editors.Overrides()
     s = settings.score
@@ -320,6 +334,7 @@ def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores
     if provenance:
         extra["analysis"] = provenance              # where the analysis is kept: a rerender reads it
     manifest = build_manifest(video, job, posters, rejected, settings, **extra)
+    manifest["warnings"] = field_warnings(job, templates, ov) + manifest["warnings"]
     if not posters:
         return manifest                                   # nothing published: the destination as it was
     from .gallery import contact_sheet, gallery_html
@@ -386,7 +401,7 @@ def _analyse_task(args):
     b, refs, root, templates, scen, settings = args
     store = stores.FolderStore(root)
     try:
-        doc = analyse_batch(b, refs, store, [load_template(t) for t in templates], scen, settings, _detector(settings))
+        doc = analyse_batch(b, refs, store, load_templates(templates), scen, settings, _detector(settings))
         return b, True, len(doc["frames"])
     except VideoError as exc:                              # a frame that cannot be read: the batch fails, typed
         batch_failure(b, refs, exc.code, exc.message, store)
@@ -395,9 +410,11 @@ def _analyse_task(args):
 
 def _map(fn, tasks: list, workers: int, progress=None, lo: float = 0.0, hi: float = 1.0) -> list:
     """``fn`` over ``tasks`` in this process (one task or one worker) or a pool of processes."""
+    from .stopping import check
     out = []
     if workers <= 1 or len(tasks) <= 1:
         for i, t in enumerate(tasks):
+            check()
             out.append(fn(t))
             if progress:
                 progress(lo + (hi - lo) * (i + 1) / len(tasks), "")
@@ -409,12 +426,14 @@ def _map(fn, tasks: list, workers: int, progress=None, lo: float = 0.0, hi: floa
             futures = [pool.submit(fn, t) for t in tasks]
             for i, f in enumerate(futures):
                 out.append(f.result())
+                check()
                 if progress:
                     progress(lo + (hi - lo) * (i + 1) / len(tasks), "")
         except BaseException:
             for p in list(getattr(pool, "_processes", {}).values()):
                 p.terminate()
             raise
+    check()
     return out
 
 
@@ -434,7 +453,7 @@ def run_video(path: str | os.PathLike, out_dir: str | os.PathLike, job: Job, set
     from .output import OutputDir
 
     settings = settings or Settings.from_env()
-    templates = [load_template(t) for t in job.templates]
+    templates = load_templates(job.templates)
     scen = job_scenarios(job, templates)
     source = VideoSource.local(path)
     workers = workers or settings.run.workers or os.cpu_count() or 1
@@ -496,7 +515,7 @@ def render_stored(out_dir: str | os.PathLike, changes: dict, settings: Settings 
                 setattr(job, k, tuple(v))
             else:
                 setattr(job, k, v)
-        templates = [load_template(t) for t in job.templates]
+        templates = load_templates(job.templates)
         job_scenarios(job, templates)                    # Settings::UnknownScenario before any work
         smp = Sampling.from_dict(stores.get_json(store, SAMPLING_KEY))
         if progress:

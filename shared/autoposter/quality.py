@@ -24,27 +24,43 @@ GRAY = (0.2125, 0.7154, 0.0721)          # skimage.color.rgb2gray, as the packag
 
 @functools.lru_cache(maxsize=1)
 def _model():
+    return load_model()
+
+
+def load_model():
+    """The BRISQUE SVM and its feature ranges, parsed; a damaged table is ``Model::Unloadable``."""
+    from .errors import ModelError
     folder = models.model_dir()
-    lines = (folder / "brisque_svm.txt").read_text().splitlines()
-    head, i = {}, 0
-    while lines[i].strip() != "SV":
-        k, _, v = lines[i].partition(" ")
-        head[k] = v
-        i += 1
-    coef, svs = [], []
-    for line in lines[i + 1:]:
-        parts = line.split()
-        if not parts:
-            continue
-        coef.append(float(parts[0]))
-        sv = np.zeros(36)
-        for p in parts[1:]:
-            k, v = p.split(":")
-            sv[int(k) - 1] = float(v)
-        svs.append(sv)
-    rng = json.loads((folder / "brisque_range.json").read_text())
-    return (float(head["gamma"]), float(head["rho"]), np.array(coef), np.stack(svs),
-            np.array(rng["min"]), np.array(rng["max"]))
+    try:
+        lines = (folder / "brisque_svm.txt").read_text().splitlines()
+        head, i = {}, 0
+        while lines[i].strip() != "SV":
+            k, _, v = lines[i].partition(" ")
+            head[k] = v
+            i += 1
+        coef, svs = [], []
+        for line in lines[i + 1:]:
+            parts = line.split()
+            if not parts:
+                continue
+            coef.append(float(parts[0]))
+            sv = np.zeros(36)
+            for p in parts[1:]:
+                k, v = p.split(":")
+                sv[int(k) - 1] = float(v)
+            svs.append(sv)
+        rng = json.loads((folder / "brisque_range.json").read_text())
+        out = (float(head["gamma"]), float(head["rho"]), np.array(coef), np.stack(svs),
+               np.array(rng["min"], float), np.array(rng["max"], float))
+        if len(coef) != int(head["total_sv"]):
+            raise ValueError(f"{len(coef)} support vectors where the header says {int(head['total_sv'])}")
+        if out[4].shape != (36,) or out[5].shape != (36,) or not all(np.isfinite(a).all() for a in out[2:]):
+            raise ValueError("36 finite feature ranges expected")
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ModelError(f"{folder}/brisque_svm.txt or brisque_range.json is damaged ({type(exc).__name__}: "
+                         f"{str(exc)[:60]}); copy them again from layers/models/onnx", code="Model::Unloadable") \
+            from None
+    return out
 
 
 def _kernel(n: int = 7, sigma: float = 7 / 6) -> np.ndarray:

@@ -69,6 +69,15 @@ class Settings:
                 raise SettingsError(f"{env_name}={value!r} is not one of {', '.join(CHOICES[dotted])}",
                                     code="Settings::Invalid")
             check_range(env_name, value, RANGES.get(dotted, (None, None)), dotted in EXCLUSIVE_LOW)
+            default = getattr(getattr(Settings(), dotted.split(".")[0]), dotted.split(".")[1])
+            if isinstance(default, tuple) and (not isinstance(value, tuple) or len(value) != len(default)):
+                raise SettingsError(f"{env_name}={','.join(map(str, value)) if isinstance(value, tuple) else value!r}: "
+                                    f"expected {len(default)} comma-separated numbers, like "
+                                    f"{','.join(map(str, default))}", code="Settings::Invalid")
+        sc = self.score
+        if sc.w_sharpness + sc.w_expression + sc.w_aesthetics <= 0:
+            raise SettingsError("AUTOPOSTER_SCORE_W_SHARPNESS, _W_EXPRESSION and _W_AESTHETICS are all 0: nothing "
+                                "would rank the frames (expected at least one weight above 0)", code="Settings::Invalid")
 
     def table(self) -> list[tuple[str, str, object]]:
         rows = []

@@ -8,6 +8,7 @@ same schema, and every error names the file, the field and what was expected, e.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,9 +114,30 @@ class Template:
         return FONTS[f] if f in FONTS else (self.folder / f).resolve()
 
 
+def _walk(node, path=""):
+    """(path, value) of every leaf of a JSON document."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]")
+    else:
+        yield path, node
+
+
 def _semantic_checks(doc: dict, folder: Path, src: str) -> None:
+    """What JSON Schema cannot say: finite numbers, drawable text, identifiers matched whole, rectangles
+    inside the canvas, assets that decode, fonts that load."""
     def fail(where, msg, code="Template::FieldInvalid"):
         raise TemplateError(f"{src}: {where} {msg}", code=code)
+
+    from .inputs import text_problem
+    for where, v in _walk(doc):
+        if isinstance(v, float) and not math.isfinite(v):
+            fail(where, f"is {v} (expected a finite number)")
+        if isinstance(v, str) and text_problem(v) and (v.strip() or where.endswith("source.text")):
+            fail(where, f"{text_problem(v)} (expected text that can be drawn)")
 
     # JSON Schema patterns are searched, and "$" also matches before a final newline: identifiers and
     # colours are matched whole here ("mine\n" would make a folder with a newline in its name)
@@ -172,11 +194,37 @@ def _semantic_checks(doc: dict, folder: Path, src: str) -> None:
                      "megapixels)")
             if not 0.05 <= w / h <= 20:
                 fail(f"{where}.source.asset", f"is {w}×{h} pixels (expected an aspect ratio within 1/20..20)")
+            _decodes(path, f"{where}.source.asset", fail)
         font = ly.get("style", {}).get("font")
         if font and font not in FONTS:
-            if not _inside(folder, font, f"{where}.style.font", fail).is_file():
+            fpath = _inside(folder, font, f"{where}.style.font", fail)
+            if not fpath.is_file():
                 fail(f"{where}.style.font", f"names {font!r}, which is neither latin, cjk nor a font file",
                      "Template::AssetMissing")
+            _font_loads(fpath, f"{where}.style.font", fail)
+
+
+def _decodes(path: Path, where: str, fail) -> None:
+    """The whole asset decoded once now (its header alone was measured): a truncated or corrupt image
+    is a template error before the video is opened, not a crash while composing."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if min(im.size) < 1:
+                raise ValueError("no pixels")
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error… on bad data
+        fail(where, f"{path.name} cannot be decoded ({type(exc).__name__}: {str(exc)[:60]}) (expected a whole "
+             "PNG or JPEG image)")
+
+
+def _font_loads(path: Path, where: str, fail) -> None:
+    from PIL import ImageFont
+    try:
+        ImageFont.truetype(str(path), 24)
+    except Exception as exc:  # OSError "unknown file format", ValueError…
+        fail(where, f"{path.name} is not a font Pillow can load ({str(exc)[:60]}) (expected a TrueType or "
+             "OpenType file)")
 
 
 MAX_ASSET_PIXELS = 40_000_000
@@ -193,6 +241,13 @@ def _inside(folder: Path, rel: str, where: str, fail) -> Path:
     return path
 
 
+def _sized(w: int, h: int, path: Path, where: str) -> tuple[int, int]:
+    if w < 1 or h < 1:
+        raise TemplateError(f"{where}: {path.name} is {w}×{h} pixels (expected an image at least 1×1)",
+                            code="Template::FieldInvalid")
+    return w, h
+
+
 def image_size(path: Path, where: str) -> tuple[int, int]:
     """Width and height from a PNG or JPEG header, without decoding (a 30000×30000 asset is refused
     before anything allocates it). Other formats are ``Template::FieldInvalid``."""
@@ -200,8 +255,8 @@ def image_size(path: Path, where: str) -> tuple[int, int]:
 
     with open(path, "rb") as f:
         head = f.read(32)
-        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-            return struct.unpack(">II", head[16:24])
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR" and len(head) >= 24:
+            return _sized(*struct.unpack(">II", head[16:24]), path, where)
         if head.startswith(b"\xff\xd8"):
             f.seek(2)
             while True:
@@ -215,8 +270,11 @@ def image_size(path: Path, where: str) -> tuple[int, int]:
                     break
                 length = struct.unpack(">H", seg)[0]
                 if 0xC0 <= marker[1] <= 0xCF and marker[1] not in (0xC4, 0xC8, 0xCC):
-                    h, w = struct.unpack(">xHH", f.read(5))
-                    return w, h
+                    sof = f.read(5)
+                    if len(sof) < 5:
+                        break
+                    h, w = struct.unpack(">xHH", sof)
+                    return _sized(w, h, path, where)
                 f.seek(length - 2, 1)
     raise TemplateError(f"{where}: {path.name} is not a PNG or JPEG image (expected one of those)",
                         code="Template::FieldInvalid")
@@ -248,23 +306,39 @@ def load(name_or_path: str | Path) -> Template:
                                 f"(bundled: {', '.join(bundled_names())})", code="Template::NotFound")
     if p.is_dir():
         p = p / "template.json"
+    from .inputs import LIMITS, json_depth, parse_json, read_regular
+    raw = read_regular(p, MAX_TEMPLATE_BYTES, "template", "Template::Unreadable", TemplateError,
+                       "Template::TooLarge")
     try:
-        if p.stat().st_size > MAX_TEMPLATE_BYTES:
-            raise TemplateError(f"{p}: {p.stat().st_size:,} bytes (expected at most {MAX_TEMPLATE_BYTES:,})",
-                                code="Template::TooLarge")
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"{p}: cannot read ({exc.__class__.__name__})", code="Template::Unreadable") from exc
-    from .inputs import LIMITS, json_depth
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TemplateError(f"{p}: not UTF-8 text (expected a JSON file)", code="Template::Unreadable") from None
     if json_depth(text) > LIMITS["json_depth"]:
         raise TemplateError(f"{p}: nests deeper than {LIMITS['json_depth']} levels (a template needs 6)",
                             code="Template::Unparseable")
     try:
-        doc = json.loads(text)
+        doc = parse_json(text)
     except json.JSONDecodeError as exc:
         raise TemplateError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-                            code="Template::Unparseable") from exc
+                            code="Template::Unparseable") from None
+    except (ValueError, RecursionError) as exc:          # NaN, Infinity, a 5000-digit number
+        raise TemplateError(f"{p}: not valid JSON ({str(exc).splitlines()[0][:80]})",
+                            code="Template::Unparseable") from None
     return parse(doc, p.parent, str(p))
+
+
+def load_all(names) -> list[Template]:
+    """A job's templates, each loaded and checked; two with the same ``name`` are refused
+    (``Template::Duplicate``): their posters would share one folder and one would silently vanish."""
+    out, seen = [], {}
+    for n in names:
+        t = load(n)
+        if t.name in seen:
+            raise TemplateError(f"{n} and {seen[t.name]} are both named {t.name!r} (expected one template per "
+                                "name; rename one)", code="Template::Duplicate")
+        seen[t.name] = n
+        out.append(t)
+    return out
 
 
 def bundled_names() -> list[str]:

@@ -31,7 +31,7 @@ from autoposter.inputs import check_feedback, check_link, check_text
 from autoposter.sampling import Sampling
 from autoposter.settings import Settings
 from autoposter.stores import get_json_or_none
-from autoposter.templates import load as load_template
+from autoposter.templates import load_all as load_templates
 from autoposter.video import VideoSource, not_a_video
 
 from . import keys, notify, storage
@@ -131,7 +131,13 @@ def start(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn
         head = None
     meta = _metadata(head) if head else {}
     etag = (head or {}).get("ETag", etag).strip('"')
-    overrides = storage.get_json_or_none(bucket, keys.overrides(key)) if head else None   # an editor's, beside it
+    try:                                                      # an editor's overrides, beside the upload
+        overrides = storage.get_document(bucket, keys.overrides(key), "overrides", "Overrides::Invalid") \
+            if head else None
+    except SettingsError as exc:
+        overrides, bad_overrides = None, exc
+    else:
+        bad_overrides = None
     job_id = job_id_for(bucket, key, etag, {**meta, **({"overrides": json.dumps(overrides, sort_keys=True)}
                                                        if overrides is not None else {})})
     name, dup = _attempt(sfn, cfg, job_id)
@@ -142,6 +148,8 @@ def start(bucket: str, key: str, etag: str, cfg: Config, settings: Settings, sfn
         if head is None:
             raise VideoError(f"{key}: the object is gone (deleted or overwritten before it was read)",
                              code="Video::NotFound")
+        if bad_overrides is not None:
+            raise bad_overrides
         inp = _plan(bucket, key, etag, head, meta, job_id, cfg, settings, overrides)
     except (VideoError, SettingsError) as exc:
         err = exc.to_dict()
@@ -190,7 +198,7 @@ def _plan(bucket, key, etag, head, meta, job_id, cfg: Config, settings: Settings
         raise _named(exc, src, video.location) from None
     job = Job(link=link, title=title, meta=extra, templates=cfg.templates, scenarios=cfg.scenarios, video_id=job_id,
               overrides=ov.to_dict() if ov else {})
-    templates = [load_template(t) for t in job.templates]
+    templates = load_templates(job.templates)
     ref = JobRef(job_id, cfg.work_bucket, keys.job_store(job_id, pipeline.analysis_digest(settings)),
                  tuple(job.templates), tuple(job_scenarios(job, templates)))
     inp = ExecutionInput(ref, src, job.to_dict(), keys.cdn_prefix(key), settings.run.tolerated_failure,
@@ -261,7 +269,7 @@ def sample(event: dict, settings: Settings) -> dict:
 
 def analyse(event: dict, settings: Settings, detector) -> dict:
     item = MapItem.from_dict(event)
-    templates = [load_template(t) for t in item.ref.templates]
+    templates = load_templates(item.ref.templates)
     doc = pipeline.analyse_batch(item.batch.batch, list(item.batch.frames), _store(item.ref), templates,
                                  list(item.ref.scenarios), settings, detector)
     frames = doc["frames"]
@@ -345,7 +353,7 @@ def publish(event: dict, cfg: Config, settings: Settings) -> dict:
         raise FramesFailed(f"job {inp.ref.job_id}: its analysis is gone (expired by the work bucket's lifecycle "
                            "rule, or never finished); upload the video again", code="Frames::Expired")
     smp = Sampling.from_dict(smp_doc)
-    feedback = storage.get_json_or_none(cfg.work_bucket, keys.feedback(inp.ref.job_id))
+    feedback = storage.get_document(cfg.work_bucket, keys.feedback(inp.ref.job_id), "feedback", "Feedback::Invalid")
     if feedback is not None:
         feedback = check_feedback(feedback)
     settings = _with_tolerance(settings, inp.tolerated_failure)

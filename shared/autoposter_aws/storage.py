@@ -72,6 +72,35 @@ def get_json(bucket: str, key: str):
     return json.loads(get_bytes(bucket, key))
 
 
+def get_document(bucket: str, key: str, what: str, code: str, limit: int = 1 << 20):
+    """A user's JSON document (an editor's overrides, feedback) or ``None`` when there is none: read with
+    one ranged GET of at most ``limit`` + 1 bytes, and refused typed (``SettingsError`` with ``code``) when
+    it is larger, not UTF-8, nested too deep or not JSON (NaN and Infinity included) — the checks the
+    command line makes of the same files (``inputs.load_json_file``)."""
+    from autoposter.errors import SettingsError
+    from autoposter.inputs import LIMITS, json_depth, parse_json
+
+    try:
+        body = _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key,
+                     Range=f"bytes=0-{limit}")["Body"].read()
+    except S3NotFound:
+        return None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "InvalidRange":       # an empty object has no byte 0
+            raise
+        body = b""
+    where = f"{what} s3://{bucket}/{key}"
+    if len(body) > limit:
+        raise SettingsError(f"{where} is over {limit:,} bytes (the limit)", code=code)
+    try:
+        text = body.decode("utf-8")
+        if json_depth(text) > LIMITS["json_depth"]:
+            raise SettingsError(f"{where} nests deeper than {LIMITS['json_depth']} levels", code=code)
+        return parse_json(text)
+    except (ValueError, RecursionError) as exc:
+        raise SettingsError(f"{where} is not valid UTF-8 JSON ({str(exc).splitlines()[0][:80]})", code=code) from None
+
+
 def get_json_or_none(bucket: str, key: str):
     """One GET; ``None`` when the object does not exist (no HEAD first)."""
     try:
