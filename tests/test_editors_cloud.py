@@ -63,6 +63,12 @@ def test_an_overrides_file_beside_the_upload_pins_and_vetoes(tmp_path):
                             Body=json.dumps(bad).encode())
         r = cloud.deliver(cloud.upload(SAMPLE, "uploads/bad.mp4"))["results"][0]
         assert r["status"] == "rejected" and r["code"] == "Overrides::FieldInvalid"
+        for i, raw in enumerate([b'{"pins": [{"scenario": "story", "time": NaN}]}', b"\xff\xfe not utf-8", b"",
+                                 b"{" * 40 + b"}" * 40, b" " * (2 << 20)]):   # the command line's file checks
+            key = f"uploads/bad {i}.mp4"
+            cloud.s3.put_object(Bucket=cloud.buckets["input"], Key=keys.overrides(key), Body=raw)
+            r = cloud.deliver(cloud.upload(SAMPLE, key))["results"][0]
+            assert r["status"] == "rejected" and r["code"] == "Overrides::Invalid", (raw[:20], r)
 
 
 def tiny(tmp_path):

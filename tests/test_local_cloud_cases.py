@@ -161,7 +161,8 @@ def test_size_and_duration_caps_refuse_before_anything_is_read(tmp_path):
         r = cloud.deliver(cloud.upload(clip, "uploads/big.mp4"))["results"][0]
         assert r["status"] == "rejected" and r["code"] == "Video::TooLarge" and "MAX_UPLOAD_BYTES" in r["message"]
         reads = cloud.s3_requests()["extract_frames"]
-        assert reads.get("GetObject", 0) == 0 and reads.get("HeadObject") == 1     # never read
+        # the video never read: one HEAD, and one GET — of the editor's overrides file beside it (none here)
+        assert reads.get("GetObject", 0) == 1 and reads.get("HeadObject") == 1
         assert cloud.executions() == []
     with LocalCloud({"MAX_VIDEO_SECONDS": "2"}) as cloud:
         r = cloud.deliver(cloud.upload(clip, "uploads/long.mp4"))["results"][0]
@@ -181,9 +182,12 @@ def test_hostile_metadata_is_refused_and_recorded(tmp_path):
         big = tmp_path / "minutes.mp4"                  # 30 MB of text: refused from its first 4 KB
         big.write_text("meeting minutes, item 1: budget\n" * 1_000_000)
         before = cloud.s3_requests()["extract_frames"].get("GetObject", 0)
+        read = cloud.s3_bytes_read().get("extract_frames", 0)
         r = cloud.deliver(cloud.upload(big, "uploads/minutes.mp4"))["results"][0]
         assert r["status"] == "rejected" and r["code"] == "Video::Unreadable" and "text file" in r["message"]
-        assert cloud.s3_requests()["extract_frames"]["GetObject"] - before == 1    # the 4 KB sniff, never it all
+        # the overrides file beside it, then the 4 KB sniff: never the whole upload
+        assert cloud.s3_requests()["extract_frames"]["GetObject"] - before == 2
+        assert cloud.s3_bytes_read()["extract_frames"] - read <= 4096 + 512        # (and the 404 answer)
         still = tmp_path / "still.mp4"
         still.write_bytes((ROOT / "examples" / "photos" / "coffee.jpg").read_bytes())
         r = cloud.deliver(cloud.upload(still, "uploads/still.mp4"))["results"][0]

@@ -45,7 +45,7 @@ def _editor(args) -> tuple[dict, int]:
     if args.overrides:
         doc = load_json_file(args.overrides, "--overrides", "Overrides::Invalid", LIMITS["feedback_bytes"])
         ov = Overrides.from_dict(doc, f"--overrides {Path(args.overrides).name}")
-    flags = Overrides(check_text("author", args.author or ""), tuple(parse_pin(p) for p in args.pin or ()),
+    flags = Overrides(check_text("author", args.author or "", 120), tuple(parse_pin(p) for p in args.pin or ()),
                       tuple(parse_veto(v) for v in args.veto or ()), dict(parse_language(x) for x in args.language or ()))
     ov = ov.merged(flags)
     if args.variants is not None and not 1 <= args.variants <= 3:
@@ -200,8 +200,15 @@ def cmd_templates(args) -> int:
 def cmd_settings(args) -> int:
     from .settings import Settings
 
+    from .models import default_threads, model_dir
     for env, name, value in Settings.from_env().table():
         print(f"{env:42s} {name:28s} {value}")
+    try:
+        folder = str(model_dir())
+    except AutoposterError as exc:
+        folder = f"({exc.code})"
+    print(f"{'AUTOPOSTER_ORT_THREADS':42s} {'onnxruntime threads':28s} {default_threads()}")
+    print(f"{'AUTOPOSTER_MODEL_DIR':42s} {'model folder':28s} {folder}")
     return 0
 
 

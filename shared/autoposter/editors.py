@@ -206,7 +206,8 @@ def apply_pins(chosen: dict, ov: Overrides, cands: list, refs: dict, results: di
             focus = (pin.focus[0] * fr.width, pin.focus[1] * fr.height)
             new = score_crops(img, fr, [sname], settings, [by_name[tname]], focus=focus)
             if not new:
-                raise FramesFailed(f"pin {sname}: frame {refs[fid].time:.1f}s cannot be cropped", code="Pin::Invalid")
+                raise OverridesError(f"pin {sname}: frame {refs[fid].time:.1f}s cannot be cropped around its focus "
+                                     "point (choose another focus)", code="Pin::Invalid")
             c = new[0]
         else:
             mine = [c for c in cands if c.frame_index == fid and c.scenario == sname and c.template in (None, tname)]

@@ -137,6 +137,16 @@ def main(args) -> int:
     if importlib.util.find_spec("boto3") is None:
         raise SettingsError("backfill needs the 'aws' extra (boto3): pip install 'autoposter[aws]'",
                             code="Settings::MissingExtra")
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from .errors import operator_error
+    try:
+        return _main(args)
+    except (BotoCoreError, ClientError, RuntimeError) as exc:
+        raise operator_error(exc) from None
+
+
+def _main(args) -> int:
     if not 0 < args.rate <= 100:
         raise SettingsError(f"--rate {args.rate}: expected 0 < N ≤ 100 objects a second", code="Settings::Invalid")
     import boto3

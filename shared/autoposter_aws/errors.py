@@ -35,3 +35,19 @@ class ServiceTransient(AutoposterError):
     """Another AWS service (EventBridge) throttled or failed for a moment: worth retrying."""
 
     code = "Service::Transient"
+
+
+def operator_error(exc: Exception) -> AutoposterError:
+    """An AWS error met by an operator's command (backfill, teardown) as one typed line (exit 2):
+    missing credentials, a stack or function that does not exist, a permission the operator lacks."""
+    from autoposter.errors import SettingsError
+    code = "AWS::Error"
+    resp = getattr(exc, "response", None) or {}
+    name = str(resp.get("Error", {}).get("Code", "")) or type(exc).__name__
+    if "Credential" in name or "Credential" in str(exc):
+        code = "AWS::NoCredentials"
+    elif name in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+        code = "AWS::AccessDenied"
+    elif name in ("ResourceNotFoundException", "NoSuchBucket", "ValidationError"):
+        code = "AWS::NotFound"
+    return SettingsError(f"{name}: {str(exc).splitlines()[0][:300]}", code=code)

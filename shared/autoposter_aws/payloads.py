@@ -7,6 +7,8 @@ The frames themselves never travel: items name where they are (a segment's pack,
 """
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 
 from autoposter.errors import AutoposterError
@@ -179,4 +181,18 @@ class Rerender:
         if unknown:
             raise PayloadInvalid(f"rerender: unknown field(s) {', '.join(sorted(unknown))} (expected job and any of "
                                  f"{', '.join(cls.FIELDS)})")
+        types = {"templates": list, "scenarios": list, "title": str, "tagline": str, "link": str, "top_k": int,
+                 "meta": dict, "languages": dict, "overrides": dict, "variants": int}
+        for k, want in types.items():
+            v = r.get(k)
+            if v is None:
+                continue
+            if not isinstance(v, want) or isinstance(v, bool) or \
+                    (want is list and not all(isinstance(x, str) for x in v)):
+                raise PayloadInvalid(f"rerender.{k}: expected {'a list of names' if want is list else want.__name__}, "
+                                     f"got {json.dumps(v)[:60]}")
+        if r.get("variants") is not None and not 1 <= r["variants"] <= 3:
+            raise PayloadInvalid(f"rerender.variants: {r['variants']} (expected 1 to 3)")
+        if r.get("top_k") is not None and not 1 <= r["top_k"] <= 50:
+            raise PayloadInvalid(f"rerender.top_k: {r['top_k']} (expected 1 to 50)")
         return cls(job, {k: v for k, v in r.items() if k != "job"})

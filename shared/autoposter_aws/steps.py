@@ -178,7 +178,12 @@ def _plan(bucket, key, etag, head, meta, job_id, cfg: Config, settings: Settings
     if size > cfg.max_upload_bytes:
         raise VideoError(f"{key}: the upload is {size:,} bytes; the limit is {cfg.max_upload_bytes:,} "
                          "(MAX_UPLOAD_BYTES)", code="Video::TooLarge")
-    refused = not_a_video(storage.get_range(bucket, key, 0, 4095))     # one ranged GET, before anything decodes
+    try:
+        head_bytes = storage.get_range(bucket, key, 0, 4095)            # one ranged GET, before anything decodes
+    except S3NotFound:
+        raise VideoError(f"{key}: the object is gone (deleted or overwritten before it was read)",
+                         code="Video::NotFound") from None
+    refused = not_a_video(head_bytes)
     if refused:
         raise VideoError(f"{key}: {refused[1]}", code=refused[0])
     try:                        # the same checks as the command line: a bad link or an overlong title refuses

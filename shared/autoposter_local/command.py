@@ -14,7 +14,23 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from autoposter.errors import AutoposterError
+
 NEEDS = ("boto3", "moto", "cfnlint", "samtranslator", "werkzeug", "aws_lambda_powertools")
+
+
+def typed_error(code: str, message: str) -> AutoposterError:
+    """The cloud's typed code as the command line's typed error, so ``local-cloud`` exits as ``run`` would
+    (3 for a video, 4 for a template, 2 for settings…) instead of 1."""
+    from autoposter import errors
+    kinds = {"Video": errors.VideoError, "Template": errors.TemplateError, "Model": errors.ModelError,
+             "Frames": errors.FramesFailed, "Settings": errors.SettingsError, "Overrides": errors.SettingsError,
+             "Feedback": errors.SettingsError, "Pin": errors.SettingsError}
+    cls = kinds.get(str(code).split("::")[0], AutoposterError)
+    err = cls(message, code=code)
+    if cls is AutoposterError:
+        err.exit_code = 3                     # an execution that failed for a reason of its own: like a video's
+    return err
 
 
 def register(sub) -> None:
@@ -73,14 +89,14 @@ def main(args) -> int:
               f"Lambda API at {cloud.server.url}", file=sys.stderr)
         started = cloud.deliver(cloud.upload(source.location, key, meta))["results"][0]
         if started["status"] == "rejected":
-            raise AutoposterError(started["message"], code=started["code"])
+            raise typed_error(started["code"], started["message"])
         print(f"local-cloud: {started['segments']} segment(s); execution {started['execution']} started",
               file=sys.stderr)
         d = cloud.wait(started["execution_arn"])
         if d["status"] != "SUCCEEDED":
             status = cloud.status(key) or {}
             err = status.get("error") or {"code": d.get("error", "Execution::Failed"), "message": d.get("cause", "")}
-            raise AutoposterError(f"execution {d['status']}: {err['message']}"[:2000], code=err["code"])
+            raise typed_error(err["code"], f"execution {d['status']}: {err['message']}"[:2000])
         import json
         result = json.loads(d["output"])
         usage = report(cloud, started["execution_arn"], source, result)
