@@ -95,8 +95,8 @@ def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15) -> 
         for _, r in chunk:
             sheet[y:y + r.shape[0], :r.shape[1]] = r
             y += r.shape[0] + 10
-        name = f"sheet{s // PER_SHEET + 1:02d}.jpg"
-        cv2.imwrite(str(out / name), sheet, [cv2.IMWRITE_JPEG_QUALITY, 88])
+        name = f"sheet{s // PER_SHEET + 1:02d}.png"            # PNG: every viewer shows it
+        cv2.imwrite(str(out / name), sheet)
         sheets.append({"sheet": name, "pairs": [pid for pid, _ in chunk]})
     (out / "README.txt").write_text(f"Judge each pair on its sheet. Rule: {RULE}\nWrite answers.json here: "
                                     '{"p001": "A", "p002": "=", ...} for every pair id.\n')

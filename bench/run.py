@@ -175,27 +175,36 @@ def extraction() -> dict:
 LONG_VIDEO = ROOT / "build" / "long_1080p.mp4"
 
 
-def cloud_usage(video: Path) -> dict:
-    """One real local-cloud run (IAM enforced) of ``video`` with template.yaml's defaults: usage.json's report."""
+def cloud_usage(video: Path, parity: bool = False) -> dict:
+    """One real local-cloud run (IAM enforced) of ``video`` with template.yaml's defaults: usage.json's report;
+    with ``parity``, also the command line on the same file and whether both chose the same posters (Q9)."""
     import logging
 
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.getLogger("moto").setLevel(logging.ERROR)
-    from autoposter.frames import probe
+    from autoposter.video import VideoSource
     from autoposter_local.cloud import LocalCloud
     from autoposter_local.usage import report
     with LocalCloud() as cloud:                    # template.yaml's function environment, its defaults
-        r = cloud.deliver(cloud.upload(video, f"in/{video.name}"))["results"][0]
+        key = f"uploads/{video.name}"
+        r = cloud.deliver(cloud.upload(video, key, {"title": "Film"}))["results"][0]
         d = cloud.wait(r["execution_arn"], timeout=1800)
         assert d["status"] == "SUCCEEDED", d
-        return report(cloud, r["execution_arn"], probe(video).duration, json.loads(d["output"]))
+        out = json.loads(d["output"])
+        usage = report(cloud, r["execution_arn"], VideoSource.local(video), out)
+        if parity:
+            from bench.films import cli_run, same_posters
+            manifest = cloud.get_json("cdn", out["manifest_key"])
+            cli, _ = cli_run(video, ",".join(manifest["job"]["templates"]))
+            usage["cli_parity"] = same_posters(manifest, cli)
+        return usage
 
 
 def costs() -> dict:
     if not LONG_VIDEO.is_file():
         subprocess.run([sys.executable, str(ROOT / "examples" / "make_long_video.py"), "--out", str(LONG_VIDEO)],
                        check=True)
-    return {"sample": cloud_usage(ROOT / "examples" / "sample.mp4"), "long_1080p": cloud_usage(LONG_VIDEO)}
+    return {"sample": cloud_usage(ROOT / "examples" / "sample.mp4", parity=True), "long_1080p": cloud_usage(LONG_VIDEO)}
 
 
 # ------------------------------------------------------------------------------------ quality
@@ -317,6 +326,11 @@ def render_md(r: dict) -> str:
           "`autoposter local-cloud VIDEO --out DIR` writes to `DIR/usage.json`.", ""]
     for label, u in r["cost"].items():
         L += [usage_md(u, label), ""]
+        if "cli_parity" in u:
+            p = u["cli_parity"]
+            L += [f"Command line vs cloud on the {label} (Q9): {p['posters']} posters, "
+                  + ("identical (same frames, crops, scores and layer boxes)." if p["identical"]
+                     else f"{p['differing']} differ."), ""]
     from lambda_size import markdown as size_md
     L += [f"## Size (unzipped, function + layers, {r['size']['platform']}; budget 200 MB)", "",
           size_md(r["size"])]

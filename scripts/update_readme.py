@@ -1,5 +1,7 @@
 """Splice the latest benchmark report into README.md between its markers (cost, size, speed,
-quality: generated, never typed in).
+quality: generated, never typed in), followed by the newest companion reports: feature films
+(`bench.films`), people and faceless leads on the labelled set (`bench.people`) and the blind
+pairwise preference (`bench.pairs`).
 
     python scripts/update_readme.py [bench/results/<date>.md]    # default: the newest report
 """
@@ -14,10 +16,18 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    reports = sorted((ROOT / "bench" / "results").glob("*.md"))
+    results = ROOT / "bench" / "results"
+    reports = sorted(results.glob("20*.md"))
     src = Path(argv[0]) if argv else reports[-1]
     body = src.read_text().split("\n", 1)[1].strip()            # drop the report's own title
     body = body.replace("\n## ", "\n### ")
+    for kind in ("films", "people", "pairs"):
+        found = sorted(results.glob(f"{kind}-20*.md"))
+        if found:
+            text = found[-1].read_text().strip().replace("\n## ", "\n### ")
+            if not text.startswith("#"):
+                text = f"### {kind}\n\n{text}"
+            body += f"\n\n{text}\n\n*From `{found[-1].relative_to(ROOT)}`.*"
     readme = (ROOT / "README.md").read_text()
     head, rest = readme.split(BEGIN, 1)
     _, tail = rest.split(END, 1)

@@ -168,3 +168,33 @@ def test_a_partial_read_is_said_in_one_line_and_in_the_manifest(tmp_path):
     assert len(lines) == 1 and "warning: only" in lines[0] and "of the 100 frames" in lines[0], r.stderr
     v = json.loads((tmp_path / "o" / "latest" / "manifest.json").read_text())["video"]
     assert v["partial_read"] and v["frames_expected"] == 100 and v["frames_decoded"] < 60
+
+
+HIDE = """
+import sys, importlib.abc
+HIDDEN = {"moto", "boto3", "botocore", "cfnlint", "samtranslator"}
+class Hide(importlib.abc.MetaPathFinder):          # a plain `pip install .`: no moto, no boto3
+    def __init__(self, inner):
+        self.inner = inner
+    def __getattr__(self, name):                    # find_distributions: the entry points stay visible
+        return getattr(self.inner, name)
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HIDDEN:
+            return None
+        return self.inner.find_spec(name, path, target)
+sys.meta_path[:] = [Hide(f) if hasattr(f, "find_spec") else f for f in sys.meta_path]
+from autoposter.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("argv", [["local-cloud", "examples/sample.mp4", "--out", "OUT"],
+                                  ["backfill", "s3://b/p/", "--function", "f"], ["teardown", "--stack", "s"]])
+def test_commands_of_an_extra_not_installed_say_which_in_one_line(tmp_path, argv):
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    r = subprocess.run([sys.executable, "-c", HIDE, *argv], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT / "shared")}, timeout=60)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Settings::MissingExtra" in lines[0] and "pip install" in lines[0], r.stderr
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 publishes a set per language with the right fonts, variants differ on purpose and feedback promotes one."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -63,7 +64,8 @@ def test_one_job_publishes_a_set_per_language_with_the_right_fonts(edited):
 
 
 def test_render_reuses_the_kept_analysis(edited, tmp_path):
-    out, before = edited
+    out, before = edited[0].parent / "render-copy", edited[1]                 # the other tests read the original
+    shutil.copytree(edited[0], out, symlinks=True)
     jobs = out / ".autoposter" / "jobs"
     kept = {p: p.stat().st_mtime_ns for p in jobs.rglob("*") if p.is_file()}
     assert any(p.name == "sampling.json" for p in kept)

@@ -26,6 +26,9 @@ def cloud_run(sample_video):
         # what the first execution did, before any other test adds to the same cloud
         cloud.first_calls, cloud.first_requests = list(cloud.server.calls), cloud.s3_requests()
         cloud.first_events = cloud.events()
+        cloud.first_status = cloud.status(KEY)
+        cloud.first_latest = cloud.s3.get_object(Bucket=cloud.buckets["cdn"],
+                                                 Key=keys.cdn_prefix(KEY) + "index.html")["Body"].read().decode()
         yield cloud, event, started, desc
 
 
@@ -35,7 +38,7 @@ def test_upload_to_published_set(cloud_run):
     assert started["status"] == "started" and started["frames"] >= 10
     assert desc["status"] == "SUCCEEDED", desc.get("cause")
     out = json.loads(desc["output"])
-    status = cloud.status(KEY)                                          # the upload's path says where its posters are
+    status = cloud.first_status                                         # the upload's path says where its posters are
     assert status["status"] == "published" and status["set"] == out["set"] == \
         keys.cdn_prefix(KEY) + started["execution"] + "/"
     files = cloud.listing("cdn", out["set"])
@@ -57,8 +60,7 @@ def test_upload_to_published_set(cloud_run):
         {out["set"] + f for f in ("index.html", "manifest.json", "contact_sheet.jpg")}
     page = cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=out["set"] + "index.html")["Body"].read().decode()
     assert page.count(f'href="{LINK}"') >= len(manifest["posters"])
-    latest = cloud.s3.get_object(Bucket=cloud.buckets["cdn"], Key=keys.cdn_prefix(KEY) + "index.html")
-    assert quote(started["execution"]) in latest["Body"].read().decode()          # the upload's page → latest set
+    assert quote(started["execution"]) + "/" in cloud.first_latest          # the upload's page → latest set
     # everything above went through the local S3 API server over HTTP (signed); the bucket is private
     assert cloud.s3.meta.endpoint_url == cloud.s3_endpoint
     from urllib.error import HTTPError

@@ -81,8 +81,20 @@ def test_u2netp_runs_in_the_pipeline_when_chosen():
     from autoposter.settings import Settings
     img = cv2.imread(str(ROOT / "examples" / "photos" / "rocket.jpg"))
     s = Settings.from_env({"AUTOPOSTER_SALIENCY_MODEL": "u2netp"})
-    r = saliency.saliency_map(img, s.saliency)
+    calls = []
+    real = saliency.u2netp_map
+    saliency.u2netp_map = lambda frame: calls.append(frame.shape) or real(frame)      # a spy: the model must run
+    try:
+        r = saliency.saliency_map(img, s.saliency)
+    finally:
+        saliency.u2netp_map = real
+    assert calls == [img.shape]
+    learned = cv2.resize(real(img), (r.map.shape[1], r.map.shape[0]))
+    classical = saliency.saliency_map(img).map
+    assert np.corrcoef(r.map.ravel(), learned.ravel())[0, 1] > 0.9        # the map is the model's, not the
+    assert np.abs(r.map - classical).mean() > 0.05                          # classical one under another name
     assert r.region is not None and r.map.max() <= 1
-    with pytest.raises(Exception) as bad:
+    from autoposter.errors import SettingsError
+    with pytest.raises(SettingsError) as bad:
         Settings.from_env({"AUTOPOSTER_SALIENCY_MODEL": "sam2"})
-    assert "Settings::Invalid" in str(bad.value)
+    assert bad.value.code == "Settings::Invalid"

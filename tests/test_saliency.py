@@ -30,4 +30,6 @@ def test_real_photo_region_and_full_size_map():
 
 def test_tiny_frame_still_works():
     res = saliency_map(np.random.default_rng(1).integers(0, 255, (9, 9, 3)).astype(np.uint8))
-    assert res.map.size > 0
+    assert res.map.ndim == 2 and min(res.map.shape) >= 1 and np.isfinite(res.map).all()
+    assert 0 <= float(res.map.min()) and float(res.map.max()) <= 1
+    assert res.full(9, 9).shape == (9, 9)

@@ -50,12 +50,14 @@ def test_the_workers_read_about_the_file_once(usage):
 
 
 def test_the_cost_does_not_depend_on_the_machines_load(usage, tmp_path, sample_video):
-    """The same run with both cores kept busy by other processes bills the same, within 10 %."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-    try:
-        loaded = local_cloud(sample_video, tmp_path / "out")
-    finally:
-        for h in hogs:
-            h.kill()
-    a, b = usage["cost_per_video_usd"], loaded["cost_per_video_usd"]
-    assert abs(a - b) <= 0.10 * a, (a, b, usage["lambda"], loaded["lambda"])
+    """Three runs of the same video — as the suite finds the machine, with one core kept busy by another
+    process, with both — bill the same within 10 %: compute is the handlers' CPU time, not wall time."""
+    costs = [usage["cost_per_video_usd"]]
+    for n in (1, 2):
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+        try:
+            costs.append(local_cloud(sample_video, tmp_path / f"out{n}")["cost_per_video_usd"])
+        finally:
+            for h in hogs:
+                h.kill()
+    assert max(costs) - min(costs) <= 0.10 * min(costs), costs

@@ -8,6 +8,8 @@ JSON-serialisable through ``to_dict``/``from_dict``.
 """
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +26,13 @@ from .saliency import saliency_map
 from .textcards import overlay_cover, text_cover
 from .settings import Settings
 from .templates import Template
+
+
+def variant_id(template: str, scenario: str, frame_time: float, crop) -> str:
+    """A poster's stable id for A/B tests and feedback: the same choice gets the same id in every run."""
+    key = f"{template}/{scenario}/{frame_time:.3f}/{','.join(str(int(v)) for v in crop)}"
+    return "v-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
 
 
 @dataclass
@@ -353,7 +362,6 @@ def select(candidates: list[Candidate], templates: list[Template], scenarios: li
     manifest marks it ``below_threshold``); a format is empty only when the video offered no frame."""
     s = settings.score
 
-    from .editors import variant_id
 
     chosen = {}
     for tpl in templates:

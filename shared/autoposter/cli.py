@@ -81,7 +81,8 @@ def cmd_run(args) -> int:
               scenarios=_split(args.scenario, "--scenario"), overrides=overrides, variants=variants)
     feedback = _feedback(args)
     from .models import check_all, default_threads
-    check_all(), default_threads()                      # Model::* before any work
+    from .quality import load_model
+    check_all(), load_model(), default_threads()        # Model::* before any work
     bar = Progress("autoposter", sys.stderr) if not args.quiet else None
     t0 = time.monotonic()
     manifest = run_video(args.video, args.out, job, settings, progress=bar, debug=args.debug, feedback=feedback)

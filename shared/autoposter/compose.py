@@ -28,6 +28,15 @@ DARK = (17, 17, 17)
 LIGHT = (255, 255, 255)
 
 
+RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def right_to_left(text: str) -> bool:
+    """Mostly a right-to-left script (Hebrew, Arabic): a layer aligned left is drawn aligned right."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(bool(RTL.match(c)) for c in letters) * 2 > len(letters)
+
+
 def luminance(rgb) -> np.ndarray:
     """WCAG relative luminance of sRGB values (0-255), elementwise over the last axis."""
     c = np.asarray(rgb, dtype=np.float64) / 255.0
@@ -234,7 +243,6 @@ def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box:
     widths = [font.getlength(line) for line in lines]
     tw = max(widths) if widths else 0
     align = layer.align
-    from .editors import right_to_left
     if right_to_left(text):                          # a right-to-left script reads from the right edge
         align = {"left": "right", "right": "left"}.get(align, align)
     tx = box.x + pad if align == "left" else (box.x2 - pad - tw if align == "right" else box.x + (box.w - tw) / 2)

@@ -9,7 +9,6 @@ method would have chosen. A veto removes every crop of that moment (within half 
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -148,27 +147,12 @@ def parse_language(text: str) -> tuple[str, dict]:
     return code, out
 
 
-def variant_id(template: str, scenario: str, frame_time: float, crop) -> str:
-    """A poster's stable id for A/B tests and feedback: the same choice gets the same id in every run."""
-    key = f"{template}/{scenario}/{frame_time:.3f}/{','.join(str(int(v)) for v in crop)}"
-    return "v-" + hashlib.sha256(key.encode()).hexdigest()[:10]
-
-
-RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-
-
-def right_to_left(text: str) -> bool:
-    """Mostly a right-to-left script (Hebrew, Arabic): a layer aligned left is drawn aligned right."""
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(bool(RTL.match(c)) for c in letters) * 2 > len(letters)
-
-
 def feedback_scores(feedback: dict | None) -> dict | None:
     """M13's feedback as ``select`` reads it: by ``scenario@seconds`` or by a poster's variant id."""
     return dict(feedback) if feedback else None
 
 
-def apply_pins(chosen: dict, ov: Overrides, cands: list, refs: dict, results: dict, store, templates, settings,
+def apply_pins(chosen: dict, ov: Overrides, cands: list, refs: dict, results: dict, read, templates, settings,
                video: dict) -> dict:
     """Pins win over scores (S14): for each (template, scenario) with a pin, the pinned candidate takes rank 1
     — the analysed frame nearest the pinned time, its crop recentred on the pinned focus point if one was
@@ -200,9 +184,8 @@ def apply_pins(chosen: dict, ov: Overrides, cands: list, refs: dict, results: di
         else:
             continue
         if pin.focus is not None:
-            from .pipeline import read_frames
             fr = FrameResult.from_dict(results[fid])
-            img = read_frames(store, [refs[fid]])[fid]
+            img = read([refs[fid]])[fid]
             focus = (pin.focus[0] * fr.width, pin.focus[1] * fr.height)
             new = score_crops(img, fr, [sname], settings, [by_name[tname]], focus=focus)
             if not new:

@@ -40,7 +40,7 @@ def default_threads() -> int:
     """Intra-op threads for onnxruntime: ``$AUTOPOSTER_ORT_THREADS`` (default 1: the command line runs one
     process per core, a Lambda has one vCPU; 0 = onnxruntime's choice). One thread also keeps results
     identical wherever they are computed."""
-    from .settings import env_value
+    from .envvars import env_value
     return env_value(os.environ, "AUTOPOSTER_ORT_THREADS", 1, (0, 64))
 
 
@@ -129,11 +129,10 @@ def _verified(folder: str) -> bool:
 def check_all() -> Path:
     """Every model a run needs, checked before the first frame is decoded: when the folder's files match
     its ``SHA256SUMS`` (the shipped models) that is enough; otherwise each model is opened and its inputs
-    and outputs compared with ``SPEC``, and the BRISQUE tables parsed (``Model::*`` errors)."""
+    and outputs compared with ``SPEC`` (``Model::*`` errors). The BRISQUE tables are parsed by
+    ``quality.load_model``, which the caller runs too."""
     folder = model_dir()
     if not _verified(str(folder)):
         for name in SPEC:
             session(name)
-        from .quality import load_model
-        load_model()
     return folder

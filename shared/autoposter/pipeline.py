@@ -29,7 +29,7 @@ import numpy as np
 
 from . import framepack, stores
 from .analysis import (Candidate, FrameResult, Job, analyze_frame, job_scenarios,  # noqa: F401 (re-exported)
-                       resolve_scenarios, score_crops, select)
+                       resolve_scenarios, score_crops, select, variant_id)
 from .errors import FramesFailed, VideoError
 from .frames import Plan, SegmentResult, plan, sample_segment
 from .sampling import FrameRef, Sampling, sample
@@ -292,7 +292,8 @@ def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores
     vetoed = [c for c in cands if any(v.hits(c.template, c.scenario, c.frame_time, gap) for v in ov.vetoes)]
     chosen = select([c for c in cands if c not in vetoed], templates, scen, settings,
                     editors.feedback_scores(feedback))
-    pins = editors.apply_pins(chosen, ov, cands, refs, results, store, templates, settings, sampling.video)
+    pins = editors.apply_pins(chosen, ov, cands, refs, results, lambda rs: read_frames(store, rs), templates, settings,
+                              sampling.video)
     video = {**sampling.video, "failed_frames": failed}
     by_name = {t.name: t for t in templates}
     needed = sorted({c.frame_index for picked in chosen.values() for c in picked})
@@ -308,7 +309,7 @@ def publish(job: Job, sampling: Sampling, store: stores.Store, publisher: stores
                 files[rel] = (encode_jpeg(poster), "image/jpeg")
                 pictures[rel] = poster
                 rec = poster_record(rel, by_name[tname], c, placements, rank, job.link, settings.score.max_upscale)
-                rec["variant"] = editors.variant_id(tname, sname, c.frame_time, c.crop.to_list(None))
+                rec["variant"] = variant_id(tname, sname, c.frame_time, c.crop.to_list(None))
                 if lang:
                     rec["language"] = lang
                 if c.rejected:

@@ -7,12 +7,12 @@ full table with the current values.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field
 
 from .activearea import BarSettings
 from .cropping import CropSettings
+from .envvars import _convert, check_range, env_value  # noqa: F401 (the settings' parsers, re-exported)
 from .errors import SettingsError
 from .faces import FaceSettings
 from .frames import FrameSettings
@@ -90,49 +90,6 @@ class Settings:
 
 
 CHOICES = {"saliency.model": ("classical", "u2netp"), "frames.scan": ("auto", "full", "windows")}
-
-
-def check_range(name: str, value, bounds: tuple, exclusive_low: bool = False) -> None:
-    """A number (or each number of a tuple) finite and inside ``bounds``, else ``Settings::Invalid``."""
-    lo, hi = bounds
-    for v in value if isinstance(value, tuple) else (value,):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
-        if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi) \
-                or (exclusive_low and v <= lo):
-            low = "(" if exclusive_low else "["
-            raise SettingsError(f"{name}={v!r} is outside {low}{lo}, {hi}]", code="Settings::Invalid")
-
-
-def env_value(env, name: str, default, bounds: tuple = (None, None)):
-    """One environment variable of ``default``'s type, in ``bounds``: the parser every setting of the
-    core and the cloud goes through (``Settings::Invalid`` naming the variable otherwise)."""
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    value = _convert(raw, default, name)
-    check_range(name, value, bounds)
-    return value
-
-
-def _convert(raw, default, key: str):
-    if not isinstance(raw, str):
-        return raw
-    try:
-        if isinstance(default, bool):
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError
-            return raw.lower() in ("1", "true", "yes")
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        if isinstance(default, tuple):
-            return tuple(float(v) for v in raw.split(","))
-    except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not a valid {type(default).__name__}",
-                            code="Settings::Invalid") from None
-    return raw
 
 
 # Documented ranges ("group.field": (low, high)); a tuple setting checks each of its values.

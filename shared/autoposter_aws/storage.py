@@ -64,8 +64,19 @@ def get_bytes(bucket: str, key: str) -> bytes:
 
 def get_range(bucket: str, key: str, start: int, end: int) -> bytes:
     """Bytes ``start``..``end`` (inclusive) of an object: one GET, for sniffing a file's kind."""
-    return _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key,
-                 Range=f"bytes={start}-{end}")["Body"].read()
+    try:
+        return _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key,
+                     Range=f"bytes={start}-{end}")["Body"].read()
+    except ClientError as exc:
+        if not _unsatisfiable(exc):
+            raise
+        return b""                                                           # an empty object has no byte 0
+
+
+def _unsatisfiable(exc: ClientError) -> bool:
+    """S3 answers a range on an empty object (or past its end) with 416 InvalidRange."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return exc.response.get("Error", {}).get("Code") in ("InvalidRange", "416") or status == 416
 
 
 def get_json(bucket: str, key: str):
@@ -81,14 +92,9 @@ def get_document(bucket: str, key: str, what: str, code: str, limit: int = 1 << 
     from autoposter.inputs import LIMITS, json_depth, parse_json
 
     try:
-        body = _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key,
-                     Range=f"bytes=0-{limit}")["Body"].read()
+        body = get_range(bucket, key, 0, limit)
     except S3NotFound:
         return None
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "InvalidRange":       # an empty object has no byte 0
-            raise
-        body = b""
     where = f"{what} s3://{bucket}/{key}"
     if len(body) > limit:
         raise SettingsError(f"{where} is over {limit:,} bytes (the limit)", code=code)
