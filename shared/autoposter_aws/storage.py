@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 
 import boto3
 from botocore.config import Config
@@ -16,15 +17,24 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as B
 from .errors import TRANSIENT_CODES, S3AccessDenied, S3NotFound, S3Transient
 
 
-@functools.lru_cache(maxsize=None)
 def client(service: str):
     """One client per service per container; a session of its own reads the credentials the
-    environment holds now (boto3's default session would keep the first ones it saw)."""
+    environment holds now (boto3's default session would keep the first ones it saw). Keyed by the
+    access key too, so the local cloud, which runs each handler with its own role's keys, keeps one
+    client per role instead of loading the service model again on every call."""
+    return _client(service, os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SESSION_TOKEN", ""))
+
+
+@functools.lru_cache(maxsize=64)
+def _client(service: str, key_id: str, token: str):
     # checksums only where S3 requires them: computing one per PUT body cost publish ~7 ms a poster
     cfg = Config(retries={"mode": "standard", "max_attempts": 4}, request_checksum_calculation="when_required",
                  response_checksum_validation="when_required",
                  signature_version="s3v4" if service == "s3" else None)     # presigned URLs: SigV4, as S3 requires
     return boto3.session.Session().client(service, config=cfg)
+
+
+client.cache_clear = _client.cache_clear
 
 
 def s3():

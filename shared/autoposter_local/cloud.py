@@ -245,12 +245,10 @@ class LocalCloud:
         key, secret = self.keys[name]
         saved = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
         os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = key, secret
-        storage.client.cache_clear()
-        try:
+        try:                                    # storage keeps one client per access key: per role here
             return fn(event, Context(name))
         finally:
             os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = saved
-            storage.client.cache_clear()
 
     def __exit__(self, *exc):
         if getattr(self, "_iam", None) is not None:
