@@ -197,7 +197,34 @@ def cloud_usage(video: Path, parity: bool = False) -> dict:
             manifest = cloud.get_json("cdn", out["manifest_key"])
             cli, _ = cli_run(video, ",".join(manifest["job"]["templates"]))
             usage["cli_parity"] = same_posters(manifest, cli)
+            usage["rerender"] = rerender_usage(cloud, r, video, manifest, usage)
         return usage
+
+
+def rerender_usage(cloud, started: dict, video: Path, manifest: dict, full: dict) -> dict:
+    """S14: the console's rerender of the same job — the same templates, a new title — against the full
+    run it follows: what it invoked, its cost and its wall time as fractions of the full run's."""
+    from autoposter.video import VideoSource
+    from autoposter_local.usage import report
+    seen = {k: len(v) for k, v in cloud.server.cpu.items()}
+    calls = len(cloud.server.calls)
+    t0 = time.perf_counter()
+    arn = cloud.start({"rerender": {"job": started["job_id"], "templates": manifest["job"]["templates"],
+                                    "title": "Film, retitled"}}, name=f"{started['execution']}-rerender")
+    d = cloud.wait(arn, timeout=600)
+    wall = time.perf_counter() - t0
+    assert d["status"] == "SUCCEEDED", d
+    invoked = [n for n, _ in cloud.server.calls[calls:]]
+    for part in ("cpu", "durations"):                       # bill only what the rerender ran
+        table = getattr(cloud.server, part)
+        setattr(cloud.server, part, {k: v[seen.get(k, 0):] for k, v in table.items() if v[seen.get(k, 0):]})
+    again = report(cloud, arn, VideoSource.local(video), json.loads(d["output"]))
+    return {"invoked": invoked, "cost_per_video_usd": again["cost_per_video_usd"],
+            "cost_share_of_full": round(again["cost_per_video_usd"] / full["cost_per_video_usd"], 3),
+            "handler_s": round(sum(row["wall_s"] for row in again["lambda"].values()), 2),
+            "handler_share_of_full": round(sum(row["wall_s"] for row in again["lambda"].values())
+                                           / max(sum(row["wall_s"] for row in full["lambda"].values()), 1e-9), 3),
+            "wall_s": round(wall, 2), "posters": again["posters_published"]}
 
 
 def costs() -> dict:
@@ -331,6 +358,13 @@ def render_md(r: dict) -> str:
             L += [f"Command line vs cloud on the {label} (Q9): {p['posters']} posters, "
                   + ("identical (same frames, crops, scores and layer boxes)." if p["identical"]
                      else f"{p['differing']} differ."), ""]
+        if "rerender" in u:
+            rr = u["rerender"]
+            L += [f"Rerender of the {label} from its stored analysis (S14: the console input "
+                  f"`{{\"rerender\": {{\"job\": …, \"title\": …}}}}`, same templates, new title): invoked "
+                  f"{', '.join(rr['invoked'])} only; {rr['posters']} posters for ${rr['cost_per_video_usd']:.7f}, "
+                  f"**{rr['cost_share_of_full']:.0%} of the full run's cost**, handlers {rr['handler_s']} s "
+                  f"({rr['handler_share_of_full']:.0%} of the full run's handler time).", ""]
     from lambda_size import markdown as size_md
     L += [f"## Size (unzipped, function + layers, {r['size']['platform']}; budget 200 MB)", "",
           size_md(r["size"])]

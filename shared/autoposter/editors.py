@@ -159,7 +159,6 @@ def apply_pins(chosen: dict, ov: Overrides, cands: list, refs: dict, results: di
     given — and the method's own choices follow, one moment each. Returns what each pin did (the
     manifest's ``pinned``: who, what, and what the method would have chosen)."""
     from .analysis import FrameResult, score_crops
-    from .errors import FramesFailed
     out = {}
     if not ov.pins:
         return out

@@ -4,12 +4,15 @@
                         [--state FILE] [--cdn-bucket NAME]
 
 Each object is handed to the door function (``extract_frames``) as the S3 notification its upload
-would have sent, invoked asynchronously: the same checks, the same job keys, so an object whose job
-exists is a duplicate and starts nothing. ``--missing-only`` (the default) skips objects whose CDN
-path already says ``published``; ``--all`` asks for every one (jobs that succeeded stay duplicates
-unless their content or metadata changed). ``--rate`` starts at most N a second. The state file
-records each object handed over (key and ETag), so an interrupted backfill resumes where it stopped
-and never starts a job twice; a progress line and a summary (started, skipped, refused) go to stderr.
+would have sent, and its answer read (the door only reads the header and starts the execution, so
+waiting for it is short): the same checks, the same job keys, so an object whose job exists is a
+duplicate and starts nothing. ``--missing-only`` (the default) skips, without calling the door,
+objects whose CDN path already says ``published`` — with ``--cdn-bucket``; without it the door
+itself answers ``duplicate`` for them. ``--all`` asks for every one (jobs that succeeded stay
+duplicates unless their content or metadata changed). ``--rate`` starts at most N a second. The
+state file records each object handed over (key and ETag), so an interrupted backfill resumes where
+it stopped and never starts a job twice; a progress line and a summary (started, duplicates,
+skipped, refused, failed) go to stderr.
 """
 from __future__ import annotations
 
@@ -96,7 +99,7 @@ def backfill(s3, url: str, invoke, mode: str = "missing", rate: float = 2.0, sta
     """Hand every video under ``url`` to ``invoke`` (the door), at most ``rate`` a second; returns the counts."""
     bucket, prefix = parse_url(url)
     state = state or State(None)
-    counts = {"started": 0, "duplicate": 0, "skipped": 0, "refused": 0, "ignored": 0}
+    counts = {"started": 0, "duplicate": 0, "skipped": 0, "refused": 0, "failed": 0, "ignored": 0}
     todo = [(k, e, n) for k, e, n in objects(s3, bucket, prefix) if k.endswith(SUFFIXES)]
     gap = 1.0 / rate if rate > 0 else 0.0
     last = 0.0
@@ -109,8 +112,10 @@ def backfill(s3, url: str, invoke, mode: str = "missing", rate: float = 2.0, sta
                 time.sleep(wait)
             last = time.monotonic()
             status = invoke(notification(bucket, key, etag, size, region))
-            counts[{"started": "started", "duplicate": "duplicate", "rejected": "refused"}.get(status, "ignored")] += 1
-            state.add(key, etag)
+            counts[{"started": "started", "duplicate": "duplicate", "rejected": "refused",
+                    "failed": "failed"}.get(status, "ignored")] += 1
+            if status != "failed":                  # a failed hand-over is tried again when resumed
+                state.add(key, etag)
         if progress:
             progress((i + 1) / len(todo), key[-40:])
     counts["objects"] = len(todo)
@@ -123,7 +128,8 @@ def register(sub) -> None:
     b.add_argument("--function", required=True, help="the door function's name (stack output ExtractFramesFunctionName)")
     which = b.add_mutually_exclusive_group()
     which.add_argument("--missing-only", dest="mode", action="store_const", const="missing",
-                       help="skip objects whose CDN path says published (the default)")
+                       help="skip objects whose CDN path says published (the default; needs --cdn-bucket to skip "
+                            "without calling the door, which otherwise answers duplicate)")
     which.add_argument("--all", dest="mode", action="store_const", const="all", help="hand over every object")
     b.set_defaults(mode="missing")
     b.add_argument("--cdn-bucket", help="the CDN bucket, to know what is published (stack output CdnBucketName)")
@@ -150,18 +156,46 @@ def _main(args) -> int:
     if not 0 < args.rate <= 100:
         raise SettingsError(f"--rate {args.rate}: expected 0 < N ≤ 100 objects a second", code="Settings::Invalid")
     import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, ReadTimeoutError
+
     from autoposter.progress import Progress
-    s3, lam = boto3.client("s3"), boto3.client("lambda")
+    s3 = boto3.client("s3")
+    # the door may sample a short video itself (its timeout is 300 s): wait for it, never invoke it twice
+    lam = boto3.client("lambda", config=Config(read_timeout=330, retries={"total_max_attempts": 1}))
 
     def invoke(event: dict) -> str:
-        r = lam.invoke(FunctionName=args.function, InvocationType="Event", Payload=json.dumps(event).encode())
-        return "started" if r.get("StatusCode") == 202 else "ignored"
+        try:
+            return door_answer(lam.invoke(FunctionName=args.function, InvocationType="RequestResponse",
+                                          Payload=json.dumps(event).encode()))
+        except (ReadTimeoutError, BotoConnectionError):
+            return "failed"
+        except ClientError as exc:              # throttled or a service fault: this object, not the run
+            code = exc.response.get("Error", {}).get("Code", "")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in ("TooManyRequestsException", "ServiceException", "ResourceConflictException") \
+                    or status >= 500:
+                return "failed"
+            raise
 
     bar = Progress("backfill", sys.stderr)
     counts = backfill(s3, args.url, invoke, args.mode, args.rate, State(args.state), args.cdn_bucket, bar,
                       s3.meta.region_name or "us-east-1")
     bar.done(f"{counts['objects']} objects")
-    print(f"backfill: {counts['started']} handed to {args.function}, {counts['skipped']} skipped "
-          f"(published or done before), {counts['duplicate']} duplicates, {counts['refused']} refused; "
+    print(f"backfill: {counts['started']} started by {args.function}, {counts['duplicate']} duplicates, "
+          f"{counts['skipped']} skipped (published or handed over before), {counts['refused']} refused "
+          f"(the door's reasons are in each upload's videos/<key>/latest.json), {counts['failed']} failed; "
           f"state in {args.state}", file=sys.stderr)
-    return 0
+    return 0 if not counts["failed"] else 1
+
+
+def door_answer(response: dict) -> str:
+    """What the door said of one object, from a synchronous Lambda invoke's response:
+    ``started``, ``duplicate``, ``rejected``, ``ignored`` or ``failed`` (the function raised)."""
+    if response.get("FunctionError"):
+        return "failed"
+    try:
+        body = json.loads(response["Payload"].read() or b"{}")
+        return str((body.get("results") or [{}])[0].get("status", "ignored"))
+    except (ValueError, AttributeError, TypeError, KeyError, IndexError):
+        return "ignored"

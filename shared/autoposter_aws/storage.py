@@ -78,7 +78,7 @@ def get_range(bucket: str, key: str, start: int, end: int) -> bytes:
         return _call("GetObject", bucket, key, s3().get_object, Bucket=bucket, Key=key,
                      Range=f"bytes={start}-{end}")["Body"].read()
     except ClientError as exc:
-        if not _unsatisfiable(exc):
+        if start != 0 or not _unsatisfiable(exc):        # past the end of a non-empty object stays an error
             raise
         return b""                                                           # an empty object has no byte 0
 

@@ -237,8 +237,6 @@ class LocalCloud:
 
     def run_as(self, name: str, fn, event):
         """Call a handler with its role's credentials in the environment, as Lambda provides them."""
-        from autoposter_aws import storage
-
         pick = self.faults.get(name)
         if pick is not None and pick(event):
             raise InjectedFault(f"injected failure in {name}")

@@ -60,7 +60,7 @@ def main(args) -> int:
     check_extra()
     import logging
 
-    from autoposter.errors import AutoposterError, SettingsError
+    from autoposter.errors import SettingsError
     from autoposter.output import OutputDir
     from autoposter.stores import dumps
     from autoposter.video import VideoSource

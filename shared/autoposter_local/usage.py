@@ -106,9 +106,13 @@ def _probe_init(root, functions, env: dict | None) -> dict:
                 out, _ = p.communicate(timeout=120)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
                 out = ""
             lines = (out or "").strip().splitlines()
-            runs[f].append(float(lines[-1]) if p.returncode == 0 and lines else 0.0)
+            runs[f].append(float(lines[-1]) if p.returncode == 0 and lines else None)
+    for f, v in runs.items():
+        if None in v:
+            raise RuntimeError(f"the INIT probe of functions/{f}/app.py failed (import it in a fresh python to see why)")
     return {f: sorted(v)[1] for f, v in runs.items()}
 
 
