@@ -48,6 +48,7 @@ def capture() -> dict:
         seen["extract_segment"] = {k: doc[k] for k in ("job_id", "work_bucket", "store", "templates", "scenarios",
                                                        "source")} | {"header": p["header"], "rate": p["rate"],
                                                                      "probe_rate": p["probe_rate"],
+                                                                     "scan": p["scan"], "pinned": p["pinned"],
                                                                      "segment": p["segments"][1]}
         seen["sample"] = long_input
         analyse = seen["analyse"]

@@ -96,6 +96,7 @@ def definition(timeouts: dict | None = None) -> dict:
                 "ItemsPath": "$.plan.segments",
                 "ItemSelector": {**REF, "source.$": "$.source", "header.$": "$.plan.header",
                                  "rate.$": "$.plan.rate", "probe_rate.$": "$.plan.probe_rate",
+                                 "scan.$": "$.plan.scan", "pinned.$": "$.plan.pinned",
                                  "segment.$": "$$.Map.Item.Value"},
                 "MaxConcurrencyPath": "$.concurrency", "Label": "Segments", "ToleratedFailurePercentagePath": "$.tolerated_failure",
                 "ItemProcessor": {"ProcessorConfig": child, "StartAt": "ExtractSegment", "States": {

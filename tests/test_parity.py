@@ -1,6 +1,8 @@
 """Q9: one pipeline. The command line and the cloud (the real state machine in the local cloud, IAM
 enforced) make the same posters from the same video: the same frames, crops, layer boxes and scores,
-and the same bytes. On the sample and on real footage letterboxed 2.35:1 (bars added, not pure black)."""
+and the same bytes. On the sample (one segment: the planner samples it) and on real footage letterboxed
+2.35:1 (bars added, not pure black) cut into 8-second segments decoded in windows, as a long film is:
+the Extract map's workers must get the planner's whole plan (its scan mode and pinned times)."""
 import json
 from pathlib import Path
 
@@ -39,19 +41,20 @@ def letterboxed(tmp: Path) -> Path:
     return out
 
 
-def cli(video: Path, out: Path, title: str) -> tuple[dict, Path]:
+def cli(video: Path, out: Path, title: str, env: dict) -> tuple[dict, Path]:
     m = run_video(video, out, Job(title=title, link="https://example.com/v", templates=tuple(TEMPLATES.split(","))),
-                  Settings.from_env({}))
+                  Settings.from_env(env))
     return m, out / "latest"
 
 
-def cloud(video: Path, title: str) -> tuple[dict, dict]:
+def cloud(video: Path, title: str, env: dict) -> tuple[dict, dict]:
     from urllib.parse import quote
-    with LocalCloud({"TEMPLATES": TEMPLATES, "LINK_BASE": "https://example.com/"}) as c:
+    with LocalCloud({"TEMPLATES": TEMPLATES, "LINK_BASE": "https://example.com/", **env}) as c:
         started = c.deliver(c.upload(video, f"uploads/{video.name}", {"title": quote(title, safe=" "),
                                                                         "link": "https://example.com/v"}))["results"][0]
         d = c.wait(started["execution_arn"])
         assert d["status"] == "SUCCEEDED", d.get("cause")
+        assert started["segments"] == expected_segments(env), started
         out = json.loads(d["output"])
         files = {k[len(out["set"]):]: c.s3.get_object(Bucket=c.buckets["cdn"], Key=k)["Body"].read()
                  for k in c.listing("cdn", out["set"])}
@@ -69,12 +72,22 @@ def same_posters(a: dict, b: dict) -> None:
     assert a["rejected"] == b["rejected"]
 
 
-@pytest.mark.parametrize("make", [lambda tmp: SAMPLE, letterboxed], ids=["sample", "letterboxed-film"])
-def test_the_command_line_and_the_cloud_make_the_same_posters(tmp_path, make):
+WINDOWS = {"AUTOPOSTER_FRAMES_SCAN": "windows", "AUTOPOSTER_RUN_SEGMENT_SECONDS": "8"}
+
+
+def expected_segments(env: dict) -> int:
+    return 3 if env else 1                               # 20.9 s in 8-second segments; the sample whole
+
+
+@pytest.mark.parametrize("make,env", [(lambda tmp: SAMPLE, {}), (letterboxed, WINDOWS)],
+                         ids=["sample", "letterboxed-film-in-windows"])
+def test_the_command_line_and_the_cloud_make_the_same_posters(tmp_path, make, env):
     video = make(tmp_path)
     title = "Pioneers of Computing"
-    mine, folder = cli(video, tmp_path / "cli", title)
-    theirs, files = cloud(video, title)
+    mine, folder = cli(video, tmp_path / "cli", title, env)
+    theirs, files = cloud(video, title, env)
+    for m in (mine, theirs):
+        assert (m["video"]["scan"], m["video"]["segments"]) == ("windows" if env else "full", expected_segments(env))
     same_posters(mine, theirs)
     for p in mine["posters"]:                         # the same bytes: same frames, same renderer, same encoder
         assert (folder / p["path"]).read_bytes() == files[p["path"]], p["path"]

@@ -127,8 +127,12 @@ class SegmentItem:
     @classmethod
     def from_dict(cls, d: dict) -> "SegmentItem":
         seg = _parse("item.segment", Segment.from_dict, _get(d, "segment", dict, "item"))
+        scan = _get(d, "scan", str, "item")             # the planner's choice: every frame, or windows
+        if scan not in ("full", "windows"):
+            raise PayloadInvalid(f"item.scan: {scan[:20]!r} is not full or windows")
         plan = _parse("item", lambda x: Plan(VideoHeader.from_dict(x["header"]), float(x["rate"]),
-                                             float(x["probe_rate"]), (seg,)), d)
+                                             float(x["probe_rate"]), (seg,), scan,
+                                             tuple(sorted(float(t) for t in x["pinned"]))), d)
         if seg.index < 0:
             raise PayloadInvalid(f"item.segment: index {seg.index} is not a segment")
         return cls(JobRef.from_dict(d, "item"), Source.from_dict(_get(d, "source", dict, "item")), plan, seg.index)
