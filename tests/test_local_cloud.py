@@ -37,6 +37,7 @@ def test_upload_to_published_set(cloud_run):
     assert "%" in event["Records"][0]["s3"]["object"]["key"]          # the event carried the key URL-encoded
     assert started["status"] == "started" and started["frames"] >= 10
     assert desc["status"] == "SUCCEEDED", desc.get("cause")
+    assert json.loads(desc["input"])["concurrency"] == 1    # here handlers run one at a time: Maps start one child
     out = json.loads(desc["output"])
     status = cloud.first_status                                         # the upload's path says where its posters are
     assert status["status"] == "published" and status["set"] == out["set"] == \

@@ -95,15 +95,16 @@ class LocalCloud:
                     "INPUT_BUCKET": self.buckets["input"], "WORK_BUCKET": self.buckets["work"],
                     "CDN_BUCKET": self.buckets["cdn"], "EVENT_BUS": self.event_bus,
                     "CDN_BASE_URL": "https://cdn.local/",
-                    # handlers run here one at a time: a Map that started many children would make them wait
-                    # in line, and the wait would count against each task's timeout (on AWS they run at once)
-                    "MAP_CONCURRENCY": "1",
                     "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{iam.STACK}-posters",
                     "LINK_BASE": "https://videos.example.com/watch/"}
         base_env.update(stack.environment(self.template))
         for folder in stack.functions(self.template).values():
             base_env.update({k: v for k, v in stack.environment(self.template, folder).items()
                              if k not in base_env})
+        # handlers run here one at a time: a Map that started many children would make them wait in line,
+        # and the wait would count against each task's timeout (on AWS they run at once). After the
+        # template's own environment, which sets MapConcurrency's default (40).
+        base_env["MAP_CONCURRENCY"] = "1"
         base_env.update(self.extra_env)
         self._set_env(base_env)
         os.environ.pop("AWS_SESSION_TOKEN", None)      # IAM user keys: no session token
