@@ -69,10 +69,18 @@ def cloud_run(path: Path, templates: str) -> dict:
             "concurrency": concurrency, "segments": started["segments"]}
 
 
+def aws_concurrency() -> int:
+    """template.yaml's MapConcurrency default: how many children a Map runs at once on AWS."""
+    import re
+    text = (ROOT / "template.yaml").read_text()
+    m = re.search(r"\n  MapConcurrency:\n(?:    .*\n)*?    Default: (\d+)", text)
+    return int(m.group(1)) if m else 40
+
+
 def aws_estimate(run: dict, timeouts: dict) -> dict:
     """Wall-clock on AWS from this run's measured parts: the door, then waves of segments (the Map's
     concurrency), Sample, waves of batches, Publish, plus each state's start-up on the critical path."""
-    d, c = run["durations"], run["concurrency"]
+    d, c = run["durations"], aws_concurrency()       # the local cloud runs one child at a time; AWS, MapConcurrency
     segs, batches = d.get("extract_segment", []), d.get("analyse", [])
     waves_s = math.ceil(len(segs) / c) if segs else 0
     waves_b = math.ceil(len(batches) / c) if batches else 0
