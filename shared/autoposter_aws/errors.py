@@ -51,3 +51,19 @@ def operator_error(exc: Exception) -> AutoposterError:
     elif name in ("ResourceNotFoundException", "NoSuchBucket", "ValidationError"):
         code = "AWS::NotFound"
     return SettingsError(f"{name}: {str(exc).splitlines()[0][:300]}", code=code)
+
+
+def run_operator(command: str, body, args) -> int:
+    """An operator's command (backfill, teardown): the ``aws`` extra checked first, then ``body(args)``
+    with its AWS errors as one typed line (``operator_error``)."""
+    import importlib.util
+
+    from autoposter.errors import SettingsError
+    if importlib.util.find_spec("boto3") is None:
+        raise SettingsError(f"{command} needs the 'aws' extra (boto3): pip install 'autoposter[aws]'",
+                            code="Settings::MissingExtra")
+    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        return body(args)
+    except (BotoCoreError, ClientError, RuntimeError) as exc:
+        raise operator_error(exc) from None

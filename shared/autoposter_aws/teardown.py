@@ -66,17 +66,8 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
-    import importlib.util
-    if importlib.util.find_spec("boto3") is None:
-        raise SettingsError("teardown needs the 'aws' extra (boto3): pip install 'autoposter[aws]'",
-                            code="Settings::MissingExtra")
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from .errors import operator_error
-    try:
-        return _main(args)
-    except (BotoCoreError, ClientError, RuntimeError) as exc:
-        raise operator_error(exc) from None
+    from .errors import run_operator
+    return run_operator("teardown", _main, args)
 
 
 def _main(args) -> int:
