@@ -71,10 +71,8 @@ def cloud_run(path: Path, templates: str) -> dict:
 
 def aws_concurrency() -> int:
     """template.yaml's MapConcurrency default: how many children a Map runs at once on AWS."""
-    import re
-    text = (ROOT / "template.yaml").read_text()
-    m = re.search(r"\n  MapConcurrency:\n(?:    .*\n)*?    Default: (\d+)", text)
-    return int(m.group(1)) if m else 40
+    from autoposter_local import stack
+    return int(stack.parameters(ROOT / "template.yaml")["MapConcurrency"])
 
 
 def aws_estimate(run: dict, timeouts: dict) -> dict:

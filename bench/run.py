@@ -219,11 +219,14 @@ def rerender_usage(cloud, started: dict, video: Path, manifest: dict, full: dict
         table = getattr(cloud.server, part)
         setattr(cloud.server, part, {k: v[seen.get(k, 0):] for k, v in table.items() if v[seen.get(k, 0):]})
     again = report(cloud, arn, VideoSource.local(video), json.loads(d["output"]))
+
+    def handler_s(u: dict) -> float:
+        return sum(row["wall_s"] for row in u["lambda"].values())
+
     return {"invoked": invoked, "cost_per_video_usd": again["cost_per_video_usd"],
             "cost_share_of_full": round(again["cost_per_video_usd"] / full["cost_per_video_usd"], 3),
-            "handler_s": round(sum(row["wall_s"] for row in again["lambda"].values()), 2),
-            "handler_share_of_full": round(sum(row["wall_s"] for row in again["lambda"].values())
-                                           / max(sum(row["wall_s"] for row in full["lambda"].values()), 1e-9), 3),
+            "handler_s": round(handler_s(again), 2),
+            "handler_share_of_full": round(handler_s(again) / max(handler_s(full), 1e-9), 3),
             "wall_s": round(wall, 2), "posters": again["posters_published"]}
 
 
