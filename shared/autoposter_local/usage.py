@@ -60,16 +60,11 @@ def template_config(template_path) -> dict:
             "upload_days": float(params.get("UploadExpirationDays", 0) or 0)}
 
 
-def cold_start_cpu(root, function: str, env: dict | None = None) -> float:
-    """CPU seconds of importing functions/<function>/app.py (and what its module level loads: the models)
-    in a fresh interpreter, less a bare interpreter's: the function's INIT phase (median of 3)."""
-    return cold_start_cpus(root, (function,), env)[function]
-
-
 def cold_start_cpus(root, functions, env: dict | None = None) -> dict:
-    """``cold_start_cpu`` of several functions, their 3 probes each run side by side (one per core): CPU
-    time is what is measured, so running them together changes the figure little and the wait a lot.
-    Remembered per process: a function's INIT does not change between two reports."""
+    """CPU seconds of importing each functions/<function>/app.py (and what its module level loads: the
+    models) in a fresh interpreter, less a bare interpreter's: the function's INIT phase, median of 3.
+    The probes run side by side (one per core): CPU time is what is measured, so running them together
+    changes the figure little and the wait a lot. Remembered per process: INIT does not change."""
     key = (str(root), tuple(sorted((env or {}).items())))
     known = _INIT_CPU.setdefault(key, {})
     todo = [f for f in functions if f not in known]
