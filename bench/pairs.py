@@ -39,9 +39,8 @@ def _iou(a, b) -> float:
 
 
 def _tile(img, crop, label: str) -> np.ndarray:
-    x, y, w, h = (int(v) for v in crop.to_list(None))
-    c = img[y:y + h, x:x + w]
-    c = cv2.resize(c, (max(1, round(w * H / h)), H), interpolation=cv2.INTER_AREA)
+    from autoposter.fitting import cut                    # a fit window shows its backdrop, as the poster does
+    c = cut(img, crop, (max(1, round(crop.w * H / crop.h)), H))
     pad = np.full((H + 40, c.shape[1] + 20, 3), 255, np.uint8)
     pad[30:30 + H, 10:10 + c.shape[1]] = c
     cv2.putText(pad, label, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)

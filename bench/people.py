@@ -75,7 +75,7 @@ def ours(img, det, settings, tpl) -> dict:
     for c in work[0][2]:
         if c.template == tpl.name and c.scenario not in out:
             _, placements, _ = render_poster(img, c, tpl, META)
-            out[c.scenario] = (c.crop, placements, c.rejected, fr)
+            out[c.scenario] = (c.crop, placements, c.rejected, fr, c.mode)
     return out
 
 
@@ -147,11 +147,12 @@ def run(pairs_dir: Path | None = None) -> dict:
             if sc_name not in mine:
                 formats["missing"]["no candidate"] += 1
                 continue
-            crop, placements, reason, fr = mine[sc_name]
+            crop, placements, reason, fr, mode = mine[sc_name]
             formats["returned"] += 1
             if reason:
                 formats["below_threshold"][reason.split(":")[0]] += 1
-            rows["autoposter"].append({"id": it["id"], "scenario": sc_name, **measure(it, crop, placements, sc_name)})
+            rows["autoposter"].append({"id": it["id"], "scenario": sc_name, "mode": mode,
+                                       **measure(it, crop, placements, sc_name)})
             peer_crops = {}
             for m, fn in peers.items():
                 pc = fn(img, sc.aspect, (sc.width, sc.height))
@@ -170,6 +171,12 @@ def run(pairs_dir: Path | None = None) -> dict:
                           "below_threshold": dict(formats["below_threshold"]), "missing": dict(formats["missing"])},
               "failures": {m: [f"{r['id']} {r['scenario']}" for r in rs if r["heads"] and not r["heads_whole"]][:20]
                            for m, rs in rows.items()},
+              "autoposter_misses": {k: [f"{r['id']} {r['scenario']}" for r in rows["autoposter"] if test(r)]
+                                    for k, test in (("head_cut", lambda r: r["heads"] and not r["heads_whole"]),
+                                                    ("lead_lost", lambda r: r.get("lead_fits") and not r["lead_kept"]),
+                                                    ("layer_over_head", lambda r: r["layer_over_head"]),
+                                                    ("layer_over_body", lambda r: r["layer_over_body"]))},
+              "fit_posters": sum(1 for r in rows["autoposter"] if r.get("mode") == "fit"),
               "seconds": round(time.perf_counter() - t0, 1)}
     if pairs_dir is not None:
         from bench.pairs import write_sheets

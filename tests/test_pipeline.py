@@ -99,7 +99,7 @@ def test_a_crop_penalised_below_the_threshold_is_rejected_not_published():
 
     from autoposter.analysis import FrameResult, score_crops
     img = cv2.resize(photo("coffee"), (1920, 1080))
-    a, b = Face(Box(700, 300, 200, 300), 0.99), Face(Box(910, 350, 440, 100), 0.99)   # B: wider than the window
+    a, b = Face(Box(0, 300, 1000, 100), 0.99), Face(Box(950, 350, 970, 100), 0.99)   # each wider than any window
     fr = FrameResult(1.0, 10, 1920, 1080, [a, b], None)
     s = Settings.from_env({"AUTOPOSTER_SCORE_CUT_PENALTY": "0", "AUTOPOSTER_CROP_DILATION": "1",
                            "AUTOPOSTER_SCORE_EXPRESSION_MIN": "0"})

@@ -18,6 +18,7 @@ from . import emotion, scoring
 from .cropping import SCENARIOS, Scenario, inside_share, plan_crop
 from .errors import SettingsError
 from .faces import Face, FaceDetector
+from .fitting import backdrop_share, refit
 from .people import Person
 from .geometry import Box
 from .images import downscale
@@ -165,6 +166,8 @@ class Candidate:
     upscale: float = 1.0
     active: Box | None = None   # Q6: the active picture the crop stays inside
     bodies: list = field(default_factory=list)   # Q2, Q7: people's bodies, frame pixels (layers keep off them)
+    mode: str = "crop"          # "crop" or "fit" (a window larger than the picture, the rest a backdrop)
+    backdrop: float = 0.0       # fit: share of the poster outside the picture
 
     @property
     def total(self) -> float:
@@ -184,7 +187,8 @@ class Candidate:
                 "scores": self.scores, "dhash": format(self.dhash, "016x"), "rejected": self.rejected,
                 "faces_cut": list(self.faces_cut), "layer_cover": round(self.layer_cover, 4),
                 "upscale": round(self.upscale, 3), "active": self.active.to_list(None) if self.active else None,
-                "bodies": [b.to_list() for b in self.bodies]}
+                "bodies": [b.to_list() for b in self.bodies], "mode": self.mode,
+                "backdrop": round(self.backdrop, 3)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Candidate":
@@ -195,7 +199,8 @@ class Candidate:
                    dict(d["scores"]), int(d["dhash"], 16), d.get("rejected"), d.get("template"),
                    int(d.get("shot", 0)), tuple(d.get("faces_cut", ())), float(d.get("layer_cover", 0.0)),
                    float(d.get("upscale", 1.0)), Box.from_list(d["active"]) if d.get("active") else None,
-                   [Box.from_list(b) for b in d.get("bodies", [])])
+                   [Box.from_list(b) for b in d.get("bodies", [])], d.get("mode", "crop"),
+                   float(d.get("backdrop", 0.0)))
 
 
 def resolve_scenarios(names) -> list[Scenario]:
@@ -281,6 +286,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     local = [b.shift(-area.x, -area.y) for b in boxes]
     heads_local = [b.shift(-area.x, -area.y) for b in heads] if fr.people else None
     bodies_local = [b.shift(-area.x, -area.y) for b in bodies]
+    heads_all_local = [b.shift(-area.x, -area.y) for b in heads]
     sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
     by_window: dict[tuple, tuple] = {}
     pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]
@@ -290,6 +296,9 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         avoid = tpl.fixed_fractions(name) if tpl is not None else ()
         plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid, heads_local,
                          bodies_local, None if focus is None else (focus[0] - area.x, focus[1] - area.y))
+        if focus is None:                                      # Q1/Q2/Q7: a larger window where the crop fails
+            plan = refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop, avoid,
+                         tpl.free_fractions(name) if tpl is not None else (), tpl.fit if tpl is not None else "auto", sal_local)
         window = plan.window.shift(area.x, area.y)
         group = plan.group.shift(area.x, area.y) if plan.group else None
         x, y, w, h = (int(v) for v in window.to_list(None))
@@ -309,7 +318,8 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
                 rejected = f"low_score: total {scores['total']:.2f} < {s.total_min}"
         out.append(Candidate(fr.time, fr.index, name, window, group, heads, fr.salient, scores, digest,
                              rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
-                             upscale, fr.active, bodies))
+                             upscale, fr.active, bodies, plan.mode,
+                             backdrop_share(window, area) if plan.mode == "fit" else 0.0))
     return out
 
 
@@ -318,17 +328,20 @@ def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads:
     """Scores of one window: sharpness at the poster's own scale (Q4), expression of the faces it
     keeps, aesthetics; the penalties for blow-ups and text cards; the gate that rejects it."""
     s = settings.score
-    x, y, w, h = (int(v) for v in window.to_list(None))
-    region = image[y:y + h, x:x + w]
+    _, _, w, h = (int(v) for v in window.to_list(None))
     upscale = max(sc.width / max(w, 1), sc.height / max(h, 1))
+    shown = window.intersection(fr.area) or window       # a fit window is judged on the picture it shows
+    x, y, cw, ch = (int(v) for v in shown.to_list(None))
+    region = image[y:y + ch, x:x + cw]
     crop = downscale(region, 512)                         # the other measures work at ≤ 512 px
-    sharp = scoring.sharpness_at_output(region, (sc.width, sc.height), s.sharpness_half)
+    out = (max(1, round(sc.width * cw / max(w, 1))), max(1, round(sc.height * ch / max(h, 1))))
+    sharp = scoring.sharpness_at_output(region, out, s.sharpness_half)
     grown = fr.face_boxes(settings.crop.face_margin)
     inside = [i for i, b in enumerate(grown) if inside_share(b, window) >= settings.crop.whole]
     expr = None
     if inside:
         expr = float(np.average([fr.expressions[i] for i in inside], weights=[fr.faces[i].box.area for i in inside]))
-    k = crop.shape[1] / w
+    k = crop.shape[1] / max(cw, 1)
     subjects = [b.shift(-x, -y).scale(k) for b in ([group] if group else ([fr.salient] if fr.salient else []))]
     aest = scoring.aesthetics(crop, subjects, weights=s.measure_weights)
     aesthetics = s.quality_weight * fr.quality + (1 - s.quality_weight) * aest["score"]

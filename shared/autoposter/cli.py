@@ -144,7 +144,8 @@ def _summary(m: dict, out: str, seconds: float) -> None:
         s = p["scores"]
         flags = ",".join(f for f, on in (("BELOW-THRESHOLD", p.get("below_threshold")),
                                          ("UPSCALED", p.get("upscaled")), ("FACE-CUT", p.get("faces_cut")),
-                                         ("LAYER-ON-FACE", p.get("layer_on_face", 0) > 0.05)) if on) or "-"
+                                         ("LAYER-ON-FACE", p.get("layer_on_face", 0) > 0.05),
+                                         ("FIT", p.get("mode") == "fit")) if on) or "-"
         rows.append((p["template"], p["scenario"], f"{p['width']}x{p['height']}", str(p["rank"]),
                      f"{p['frame_time']:.1f}", str(p.get("shot", "")), f"{s['sharpness']:.2f}",
                      "-" if s["expression"] is None else f"{s['expression']:.2f}",

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont, features
 
 from .cropping import inside_share
 from .geometry import Box
-from .layout import Placement, fixed_box, free_box, region_px
+from .layout import Placement, fixed_box, free_place, region_px
 from .templates import FONTS, Layer, Template
 
 WCAG_AA = 4.5
@@ -325,7 +325,7 @@ def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
         else:
             sw, sh = layer.size_for(scenario)
             gray = np.asarray(canvas.convert("L"))
-            pl = free_box(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name, bodies=bodies)
+            pl = free_place(gray, region, (round(sw * W), round(sh * H)), faces, salient, layer.name, bodies=bodies)
         pl.extra["faces_covered"] = [round(inside_share(f, pl.box), 3) for f in faces]    # Q2, in the manifest
         if bodies:
             pl.extra["bodies_covered"] = [round(inside_share(b, pl.box), 3) for b in bodies]

@@ -46,6 +46,8 @@ class CropSettings:
     layer_cover: float = 0.05   # Q2: a fixed layer covering more of a kept face than this moves the window
     face_margin: float = 0.2    # Q1/Q2 judge a face by its detector box grown this share of its size each
                                 # side: a person's face runs ear to ear and hairline to chin, MTCNN's box less
+    fit_max_scale: float = 1.8  # a fit window (fitting.py) is at most this many times the crop's side...
+    fit_max_backdrop: float = 0.45  # ...and at most this share of the poster lies outside the picture
 
 
 def group_faces(boxes: list[Box], dilation: float) -> list[Box]:
@@ -149,6 +151,7 @@ class CropPlan:
     center: tuple
     faces_cut: tuple = ()        # indexes of faces neither whole inside (≥ 95 %) nor left out (≤ 5 %)
     layer_cover: float = 0.0     # the most of a kept face a fixed layer covers (share of the face)
+    mode: str = "crop"           # "crop": inside the picture; "fit": larger, the rest a backdrop (fitting.py)
 
 
 def _cover(window: Box, avoid, faces, kept) -> float:

@@ -21,6 +21,8 @@ def _flags(p: dict) -> list[str]:
         out.append(f"{len(p['faces_cut'])} face(s) cut")
     if p.get("layer_on_face"):
         out.append("layer on a face")
+    if p.get("mode") == "fit":
+        out.append(f"fit: {p.get('backdrop', 0):.0%} backdrop")
     return out
 
 

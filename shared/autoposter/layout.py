@@ -94,7 +94,6 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
     rw, rh = rx2 - rx, ry2 - ry
     mask = np.zeros((rh, rw), dtype=np.uint8)
     face_mask = np.zeros((rh, rw), dtype=np.uint8)
-    body_mask = np.zeros((rh, rw), dtype=np.uint8)
     merged = []
     for kind, b in [("face", f) for f in faces] + [("body", b) for b in bodies] + \
             ([("salient", salient)] if salient is not None else []):
@@ -104,7 +103,6 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
         x1, y1 = int(np.floor(part.x)) - rx, int(np.floor(part.y)) - ry
         x2, y2 = int(np.ceil(part.x2)) - rx, int(np.ceil(part.y2)) - ry
         if kind == "body":
-            body_mask[max(0, y1):y2, max(0, x1):x2] = 1
             continue
         merged.append(part)
         mask[max(0, y1):y2, max(0, x1):x2] = 1
@@ -115,8 +113,17 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
     overlap = _box_sums(cv2.integral(mask), xs, ys, w, h).astype(np.float64)
     cost = overlap
     big = float(H * W + 1)
-    if bodies:                                   # bodies before the salient region...
-        cost = _box_sums(cv2.integral(body_mask), xs, ys, w, h) * big + overlap
+    if bodies:                                   # bodies before the salient region: the most of any one
+        worst = np.zeros((len(ys), len(xs)))     # body's box under the layer (a chest, not a sliver of arm)
+        for b in bodies:
+            part = b.intersection(r)
+            if part is None:
+                continue
+            one = np.zeros((rh, rw), dtype=np.uint8)
+            x1, y1 = max(0, int(np.floor(part.x)) - rx), max(0, int(np.floor(part.y)) - ry)
+            one[y1:int(np.ceil(part.y2)) - ry, x1:int(np.ceil(part.x2)) - rx] = 1
+            worst = np.maximum(worst, _box_sums(cv2.integral(one), xs, ys, w, h) / max(b.w * b.h, 1.0))
+        cost = np.round(worst, 2) * big * 100 + overlap
     if faces_first and faces:                    # ...and heads before everything
         cost = _box_sums(cv2.integral(face_mask), xs, ys, w, h) * big * big + cost
     s1, s2 = cv2.integral2(np.ascontiguousarray(gray[ry:ry2, rx:rx2]), sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
@@ -128,3 +135,36 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
     box = Box(int(xs[ix]) + rx, int(ys[iy]) + ry, w, h)
     cands = [Box(int(x) + rx, int(y) + ry, w, h) for y in ys for x in xs]
     return Placement(name, "free", box, r, cands, float(overlap[iy, ix]), float(var[iy, ix]), merged)
+
+
+SHRINK = (1.0, 0.78, 0.6)   # Q2: a free layer narrows (its text wraps smaller) before it covers a person...
+BODY_CLEAR = 0.07           # ...that is, more than this share of a body's box, or any of a head
+
+
+def covers(box: Box, faces, bodies) -> tuple[float, float]:
+    """The most of any head and of any body that ``box`` covers (shares of their boxes)."""
+    def worst(items):
+        out = 0.0
+        for b in items:
+            inter = b.intersection(box)
+            if inter is not None and b.w * b.h > 0:
+                out = max(out, inter.w * inter.h / (b.w * b.h))
+        return out
+    return worst(faces), worst(bodies)
+
+
+def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box], salient: Box | None,
+               name: str = "free", bodies=()) -> Placement:
+    """``free_box`` at the template's size, or narrower (``SHRINK``) when only a narrower box keeps
+    off every head and body: the widest clear one wins; when none is clear, the one that covers the
+    least (heads first, then bodies)."""
+    tried = []
+    for k in SHRINK if (faces or bodies) else (1.0,):
+        pl = free_box(gray, region, (max(1, round(size[0] * k)), size[1]), faces, salient, name, bodies=bodies)
+        if k < 1.0:
+            pl.extra["narrowed"] = k
+        head, body = covers(pl.box, faces, bodies)
+        if head == 0.0 and body <= BODY_CLEAR:
+            return pl
+        tried.append((round(head, 3), round(body, 3), -k, pl))
+    return min(tried, key=lambda t: t[:3])[3]

@@ -12,6 +12,7 @@ import numpy as np
 from .analysis import Candidate, Job
 from .compose import compose
 from .cropping import SCENARIOS, Scenario
+from .fitting import cut
 from .geometry import Box
 from .settings import Settings
 from .templates import Template
@@ -27,10 +28,7 @@ def to_poster_space(b: Box, crop: Box, sc: Scenario) -> Box:
 def render_poster(image: np.ndarray, cand: Candidate, tpl: Template, meta: dict):
     """Cut, resize to the scenario's size, and compose ``tpl`` (M4 resize, M8–M9)."""
     sc = SCENARIOS[cand.scenario]
-    x, y, w, h = (int(v) for v in cand.crop.to_list(None))
-    crop = image[y:y + h, x:x + w]
-    interp = cv2.INTER_AREA if w > sc.width else cv2.INTER_CUBIC
-    canvas = cv2.resize(crop, (sc.width, sc.height), interpolation=interp)
+    canvas = cut(image, cand.crop, (sc.width, sc.height), cand.active)
     area = Box(0, 0, sc.width, sc.height)
     faces = [p for p in (to_poster_space(b, cand.crop, sc).intersection(area) for b in cand.faces) if p]
     sal = to_poster_space(cand.salient, cand.crop, sc).intersection(area) if cand.salient else None
@@ -60,12 +58,21 @@ def poster_record(path: str, tpl: Template, cand: Candidate, placements, rank: i
             "salient": cand.salient.to_list() if cand.salient else None,
             "active": cand.active.to_list(None) if cand.active else None,
             "upscale": round(cand.upscale, 2), "upscaled": cand.upscale > max_upscale,
+            **_mode(cand),
             "faces_cut": list(cand.faces_cut),
             "layer_on_face": max([max(ly.get("faces_covered") or [0.0]) for ly in layers] or [0.0]),
             "layer_on_body": max([max(ly.get("bodies_covered") or [0.0]) for ly in layers] or [0.0]),
             "layers": layers,
             "scores": {k: cand.scores[k] for k in ("sharpness", "expression", "aesthetics", "quality", "total")
                        if k in cand.scores} | ({"penalty": cand.scores["penalty"]} if "penalty" in cand.scores else {})}
+
+
+def _mode(cand: Candidate) -> dict:
+    """Q7/Q8: ``crop`` (the window lies inside the picture) or ``fit`` (a larger window, the rest of
+    the poster a backdrop of the picture blurred; ``backdrop`` is its share of the poster)."""
+    if cand.mode != "fit":
+        return {"mode": "crop"}
+    return {"mode": "fit", "backdrop": round(cand.backdrop, 3)}
 
 
 def build_manifest(video: dict, job: Job, posters: list[dict], rejected: list[dict], settings: Settings,

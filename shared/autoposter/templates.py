@@ -68,6 +68,7 @@ class Template:
     scenarios: tuple
     layers: tuple
     folder: Path
+    fit: str = "auto"             # Q1/Q2/Q7: auto | never | contain (fitting.py)
 
     def asset_path(self, rel: str) -> Path:
         return (self.folder / rel).resolve()        # checked inside the folder at load time
@@ -101,12 +102,21 @@ class Template:
             out.append((b.x / sc.width, b.y / sc.height, b.w / sc.width, b.h / sc.height))
         return out
 
+    def free_fractions(self, scenario: str) -> list[tuple]:
+        """Each free layer's placement region and size on a ``scenario`` poster, as fractions
+        ((x, y, w, h), (w, h)): the crop's fit step (``fitting.py``) checks that a title has a spot
+        off the people before it settles on a window."""
+        return [(tuple(ly.region_for(scenario)), tuple(ly.size_for(scenario)[:2]))
+                for ly in self.layers if ly.kind == "free" and ly.size_for(scenario)]
+
     @property
     def digest(self) -> str:
         """What scored crops depend on (name, scenarios, where fixed layers sit): a stored analysis is
         rescored for a template only when this differs."""
         import hashlib
         parts = [self.name, list(self.scenarios), {sc: self.fixed_fractions(sc) for sc in self.scenarios}]
+        if self.fit != "auto" or any(self.free_fractions(sc) for sc in self.scenarios):
+            parts += [self.fit, {sc: self.free_fractions(sc) for sc in self.scenarios}]
         return hashlib.sha256(json.dumps(parts, default=float).encode()).hexdigest()[:12]
 
     def font_path(self, layer: Layer) -> Path:
@@ -291,7 +301,8 @@ def parse(doc, folder: Path, src: str) -> Template:
             region=tuple(ly["region"]), size=tuple(ly["size"]) if "size" in ly else None,
             aspect=ly.get("aspect"), align=ly.get("align", "center"), style=dict(ly.get("style", {})),
             by_scenario={k: dict(v) for k, v in ly.get("by_scenario", {}).items()}))
-    return Template(doc["name"], doc.get("description", ""), tuple(doc["scenarios"]), tuple(layers), folder)
+    return Template(doc["name"], doc.get("description", ""), tuple(doc["scenarios"]), tuple(layers), folder,
+                    doc.get("fit", "auto"))
 
 
 def load(name_or_path: str | Path) -> Template:

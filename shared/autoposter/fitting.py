@@ -1,0 +1,262 @@
+"""Fit: a poster that shows more than the picture holds, the rest a blurred backdrop (Q1, Q2, Q7).
+
+A crop (``cropping.plan_crop``) is the largest window of the poster's aspect *inside* the picture.
+Sometimes no such window works: the heads of a group in a 9:16 story are wider than the window, so
+one is sliced; a head sits so high that the template's logo lands on it wherever the window goes;
+a portrait fills the frame so the title has no place off the person. TV graphics answer all three
+the same way: show a larger window — the whole group, room above the heads, a band for the title —
+and fill what lies outside the picture with the picture itself, blurred and dimmed.
+
+``plan_fit`` searches windows larger than the crop (up to ``fit_max_scale`` times its side, at most
+``fit_max_backdrop`` of the poster outside the picture) for the smallest one that cuts no head,
+keeps every person the crop kept, keeps fixed layers off kept heads and leaves each free layer a
+spot off heads and bodies. It runs only when the crop fails one of these (template ``fit: auto``)
+and returns nothing when no larger window does better. ``contain`` (template ``fit: contain``) is
+the whole picture on its backdrop — for sources much wider or smaller than the poster.
+
+``cut`` renders any window: a window inside the picture is the plain slice and resize it always
+was; a larger one gets the backdrop. Windows are in frame pixels; a fit window may start at a
+negative coordinate.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .geometry import Box
+from .layout import BODY_CLEAR, SHRINK
+
+HEAD_WHOLE, HEAD_OUT = 0.95, 0.05    # Q1's shares (CropSettings.whole/outside)
+FIXED_ON_HEAD = 0.05                  # a fixed layer over more than this share of a kept head covers it (Q2)
+LAYER_ON_HEAD = 0.0                   # a free layer may cover no part of a head (layout.free_box puts heads first)
+LAYER_ON_BODY = BODY_CLEAR            # ... of a body's box (Q2's bench counts 10 %; detected boxes differ)
+FLOOR_SLACK = 0.005                   # a fit shows the crop's group, bodies and subject: this much less at most
+BACKDROP_DIM = 0.55                   # the backdrop's brightness against the picture's
+
+
+def backdrop_share(window: Box, picture: Box) -> float:
+    """Share of the poster that lies outside the picture (0 for a crop)."""
+    inter = window.intersection(picture)
+    return 1.0 - (inter.area / window.area if inter and window.area > 0 else 0.0)
+
+
+def is_fit(window: Box, picture: Box, tol: float = 1.0) -> bool:
+    return (window.x < picture.x - tol or window.y < picture.y - tol or window.x2 > picture.x2 + tol
+            or window.y2 > picture.y2 + tol)
+
+
+def contain_window(width: int, height: int, aspect: float) -> Box:
+    """The smallest window of ``aspect`` holding the whole ``width × height`` picture, centred."""
+    if width / height > aspect:
+        w, h = width, width / aspect
+    else:
+        w, h = height * aspect, height
+    return Box(round((width - w) / 2), round((height - h) / 2), round(w), round(h))
+
+
+def _shares(X, Y, Wd, Ht, boxes: list[Box]) -> np.ndarray:
+    """(windows × boxes) share of each box inside each window."""
+    if not boxes:
+        return np.zeros((len(X), 0))
+    b = np.array([[q.x, q.y, q.x2, q.y2, max(q.area, 1e-9)] for q in boxes])
+    ix = np.clip(np.minimum(X[:, None] + Wd[:, None], b[:, 2]) - np.maximum(X[:, None], b[:, 0]), 0, None)
+    iy = np.clip(np.minimum(Y[:, None] + Ht[:, None], b[:, 3]) - np.maximum(Y[:, None], b[:, 1]), 0, None)
+    return ix * iy / b[:, 4]
+
+
+def _covered(zx, zy, zw, zh, boxes: np.ndarray) -> np.ndarray:
+    """Share of each box (…, M) under zones given as arrays broadcastable to (…, 1)."""
+    ix = np.clip(np.minimum(zx + zw, boxes[:, 2]) - np.maximum(zx, boxes[:, 0]), 0, None)
+    iy = np.clip(np.minimum(zy + zh, boxes[:, 3]) - np.maximum(zy, boxes[:, 1]), 0, None)
+    return ix * iy / boxes[:, 4]
+
+
+def _arr(boxes: list[Box]) -> np.ndarray:
+    return np.array([[q.x, q.y, q.x2, q.y2, max(q.area, 1e-9)] for q in boxes]).reshape(-1, 5)
+
+
+def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box], avoid=(), free=(),
+          people=(), floor=None) -> dict:
+    """Per window (arrays), what a picture editor checks: heads cut, kept people lost (or, of
+    ``people``, nobody kept at all; or less of a body or the subject shown than ``floor`` says),
+    fixed layers on kept heads, and — when ``free`` is given — free layers with no spot off the
+    heads and bodies."""
+    n = len(X)
+    sh = _shares(X, Y, Wd, Ht, heads)
+    cut = ((sh > HEAD_OUT) & (sh < HEAD_WHOLE)).sum(1) if heads else np.zeros(n, int)
+    kept = sh >= HEAD_WHOLE
+    lost = (~kept[:, must_keep]).sum(1) if must_keep else np.zeros(n, int)
+    if people:
+        lost = lost + (~kept[:, list(people)].any(1))
+    if floor is not None and floor[0]:             # show no less of any body or the subject than the crop
+        lost = lost + (_shares(X, Y, Wd, Ht, floor[0]) < np.asarray(floor[1])[None, :] - FLOOR_SLACK).sum(1)
+    H = _arr(heads)
+    on_head = np.zeros(n, bool)
+    for fx, fy, fw, fh in avoid:
+        if not heads:
+            break
+        cov = _covered(X[:, None] + fx * Wd[:, None], Y[:, None] + fy * Ht[:, None], fw * Wd[:, None],
+                       fh * Ht[:, None], H)
+        on_head |= ((cov > FIXED_ON_HEAD) & kept).any(1)
+    out = {"cut": cut, "lost": lost, "on_head": on_head, "kept": kept.sum(1)}
+    if free:
+        out["no_spot"] = no_spot(X, Y, Wd, Ht, heads, bodies, free, sh)
+    return out
+
+
+def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free, sh=None) -> np.ndarray:
+    """Per window: does some free layer find no spot (at any of ``layout.SHRINK``'s widths) that
+    covers no head and at most ``LAYER_ON_BODY`` of any body shown?"""
+    n = len(X)
+    sh = _shares(X, Y, Wd, Ht, heads) if sh is None else sh
+    bsh = _shares(X, Y, Wd, Ht, bodies)
+    H, B = _arr(heads), _arr(bodies)
+    out = np.zeros(n, bool)
+    for (rx, ry, rw, rh), (zw0, zh) in free:
+        ok = np.zeros(n, bool)
+        for zw in (zw0 * k for k in SHRINK):
+            for tx in np.linspace(rx, rx + rw - zw, 5):
+                for ty in np.linspace(ry, ry + rh - zh, 12):
+                    zx, zy = (X + tx * Wd)[:, None], (Y + ty * Ht)[:, None]
+                    zW, zH = (zw * Wd)[:, None], (zh * Ht)[:, None]
+                    good = ~ok
+                    if heads:
+                        good &= ~((_covered(zx, zy, zW, zH, H) > LAYER_ON_HEAD) & (sh > HEAD_OUT)).any(1)
+                    if bodies:
+                        good &= ~((_covered(zx, zy, zW, zH, B) > LAYER_ON_BODY) & (bsh > HEAD_OUT)).any(1)
+                    ok |= good
+        out |= ~ok
+    return out
+
+
+def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: list[int], bodies: list[Box],
+             avoid=(), free=(), max_scale: float = 1.8, max_backdrop: float = 0.45, steps: int = 31, people=(),
+             salient: Box | None = None, group: Box | None = None):
+    """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
+    the editor's checks, or None. Returns (window, checks of base, checks of the window)."""
+    if not heads:
+        return None
+    shown = list(bodies) + [b for b in (salient, group) if b is not None]
+    col = lambda b: tuple(np.array([v], float) for v in (b.x, b.y, b.w, b.h))  # noqa: E731
+    floor = (shown, _shares(*col(base), shown)[0])
+    b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor)
+    hard0, soft0 = int(b0["cut"][0] + b0["lost"][0] + b0["on_head"][0]), bool(free) and bool(b0["no_spot"][0])
+    if hard0 == 0 and not soft0:
+        return None
+    Xs, Ys, Ws, Hs = [], [], [], []
+    for k in np.arange(1.0, max_scale + 1e-9, 0.05):
+        w, h = base.w * k, base.h * k
+        lo_x, hi_x = min(0.0, width - w) - w * max_backdrop / 2, max(0.0, width - w) + w * max_backdrop / 2
+        lo_y, hi_y = min(0.0, height - h) - h * max_backdrop, max(0.0, height - h) + h * max_backdrop
+        xs = np.unique(np.round(np.concatenate([np.linspace(lo_x, hi_x, steps), [min(max(base.x, lo_x), hi_x)]])))
+        ys = np.unique(np.round(np.concatenate([np.linspace(lo_y, hi_y, steps), [min(max(base.y, lo_y), hi_y)]])))
+        X, Y = np.meshgrid(xs, ys)
+        Xs.append(X.ravel())
+        Ys.append(Y.ravel())
+        Ws.append(np.full(X.size, round(w)))
+        Hs.append(np.full(X.size, round(h)))
+    X, Y, Wd, Ht = (np.concatenate(v).astype(float) for v in (Xs, Ys, Ws, Hs))
+    ix = np.clip(np.minimum(X + Wd, width) - np.maximum(X, 0), 0, None)
+    iy = np.clip(np.minimum(Y + Ht, height) - np.maximum(Y, 0), 0, None)
+    backdrop = 1.0 - ix * iy / (Wd * Ht)
+    sel = backdrop <= max_backdrop + 1e-9
+    X, Y, Wd, Ht, backdrop = X[sel], Y[sel], Wd[sel], Ht[sel], backdrop[sel]
+    if not len(X):
+        return None
+    c = check(X, Y, Wd, Ht, heads, must_keep, bodies, avoid, (), people, floor)
+    hard = c["cut"] + c["lost"] + c["on_head"]
+    best = int(hard.min())
+    if best > hard0 or (best == hard0 and not soft0):
+        return None
+    cx, cy = base.center
+    dist = np.hypot(X + Wd / 2 - cx, Y + Ht / 2 - cy) / max(base.w, base.h)
+    # fewest heads cut or covered, then the smallest window, the least backdrop, the nearest to the crop
+    pool = np.nonzero(hard == best)[0]
+    pool = pool[np.lexsort((np.round(dist[pool], 2), np.round(backdrop[pool], 2), Wd[pool]))]
+    pick = None
+    if free:                                       # ...with a spot for the title: checked in that order,
+        for s0 in range(0, len(pool), 256):        # a chunk at a time (the costly check)
+            idx = pool[s0:s0 + 256]
+            miss = no_spot(X[idx], Y[idx], Wd[idx], Ht[idx], heads, bodies, free)
+            if (~miss).any():
+                pick = int(idx[int(np.argmax(~miss))])
+                break
+    if pick is None:
+        if best == hard0:                          # no better on heads, and no spot for the title either
+            return None
+        pick = int(pool[0])
+    win = Box(float(X[pick]), float(Y[pick]), float(Wd[pick]), float(Ht[pick]))
+    if win == base:
+        return None
+    return win, b0, {k: v[pick] for k, v in c.items()}
+
+
+def cut(image: np.ndarray, window: Box, size: tuple[int, int], picture: Box | None = None) -> np.ndarray:
+    """The poster's pixels for ``window`` at ``size`` (w, h): the slice of ``image`` resized, and for
+    a window reaching past ``picture`` (the active picture; default the whole image) the rest filled
+    with the picture blurred and dimmed — never with bars."""
+    W, H = size
+    ih, iw = image.shape[:2]
+    pic = picture or Box(0, 0, iw, ih)
+    x, y, w, h = (int(v) for v in window.to_list(None))
+    if not is_fit(Box(x, y, w, h), pic, tol=0.0):
+        region = image[y:y + h, x:x + w]
+        interp = cv2.INTER_AREA if w > W else cv2.INTER_CUBIC
+        return cv2.resize(region, (W, H), interpolation=interp)
+    px, py, pw, ph = (int(v) for v in pic.to_list(None))
+    src = image[py:py + ph, px:px + pw]
+    # backdrop: the picture scaled to cover the poster, blurred at a small size (cheap), dimmed
+    k = max(W / pw, H / ph)
+    small = cv2.resize(src, (max(1, round(pw * k / 8)), max(1, round(ph * k / 8))), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 3)
+    big = cv2.resize(small, (max(W, round(pw * k)), max(H, round(ph * k))), interpolation=cv2.INTER_LINEAR)
+    ox, oy = (big.shape[1] - W) // 2, (big.shape[0] - H) // 2
+    out = (big[oy:oy + H, ox:ox + W].astype(np.float32) * BACKDROP_DIM).astype(np.uint8)
+    inter = Box(x, y, w, h).intersection(pic)
+    if inter is None:
+        return out
+    s = W / w
+    dx0, dy0 = round((inter.x - x) * s), round((inter.y - y) * s)
+    dx1, dy1 = min(W, round((inter.x2 - x) * s)), min(H, round((inter.y2 - y) * s))
+    if dx1 <= dx0 or dy1 <= dy0:
+        return out
+    ax, ay, aw, ah = (int(v) for v in inter.to_list(None))
+    region = image[ay:ay + ah, ax:ax + aw]
+    interp = cv2.INTER_AREA if aw > dx1 - dx0 else cv2.INTER_CUBIC
+    out[dy0:dy1, dx0:dx1] = cv2.resize(region, (dx1 - dx0, dy1 - dy0), interpolation=interp)
+    return out
+
+
+def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid=(), free=(),
+          mode: str = "auto", salient: Box | None = None):
+    """``plan`` (a ``cropping.CropPlan``) as the template's ``fit`` setting wants it: unchanged
+    (``never``, or a crop that passes every check), a fit window that does better, or the whole
+    picture (``contain``). Coordinates are the picture's (``width × height``)."""
+    from dataclasses import replace
+
+    if mode == "never":
+        return plan
+    if mode == "contain":
+        win = contain_window(width, height, plan.window.w / plan.window.h)
+    else:
+        largest = max((h.area for h in heads), default=0.0)
+        people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
+        must = [i for i in people if _share(heads[i], plan.window) >= HEAD_WHOLE]
+        found = plan_fit(width, height, plan.window, heads, must, bodies, avoid, free, s.fit_max_scale,
+                         s.fit_max_backdrop, people=people, salient=salient, group=plan.group)
+        if found is None:
+            return plan
+        win = found[0]
+    sh = [_share(h, win) for h in heads]
+    cut_ = tuple(i for i, v in enumerate(sh) if HEAD_OUT < v < HEAD_WHOLE)
+    cover = 0.0
+    for fx, fy, fw, fh in avoid:
+        zone = Box(win.x + fx * win.w, win.y + fy * win.h, fw * win.w, fh * win.h)
+        cover = max([cover] + [_share(h, zone) for h, v in zip(heads, sh) if v >= HEAD_WHOLE])
+    return replace(plan, window=win, faces_cut=cut_, layer_cover=cover,
+                   mode="fit" if is_fit(win, Box(0, 0, width, height)) else "crop")
+
+
+def _share(b: Box, window: Box) -> float:
+    i = b.intersection(window)
+    return i.area / b.area if i and b.area > 0 else 0.0

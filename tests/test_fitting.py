@@ -1,0 +1,159 @@
+"""Fit mode (issue 15): a window larger than the picture, the rest a backdrop — only where a crop
+fails a head or the title, never worse than the crop, rendered without bars and recorded."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from autoposter.analysis import FrameResult, score_crops
+from autoposter.cropping import SCENARIOS, CropSettings, plan_crop
+from autoposter.errors import TemplateError
+from autoposter.fitting import (HEAD_OUT, HEAD_WHOLE, backdrop_share, check, contain_window, cut, is_fit,
+                                refit)
+from autoposter.geometry import Box
+from autoposter.render import poster_record, render_poster
+from autoposter.settings import Settings
+from autoposter.templates import load as load_template
+
+STORY = SCENARIOS["story"]
+
+
+def _row(heads, w=1600, h=900, size=150):
+    """A row of heads across a landscape frame (a group wider than a 9:16 window)."""
+    return [Box(x, 200, size, size * 1.2) for x in heads]
+
+
+def _shares(win, heads):
+    return [(h.intersection(win).area / h.area) if h.intersection(win) else 0.0 for h in heads]
+
+
+def test_a_group_wider_than_the_story_window_is_fitted_whole():
+    heads = _row([300, 410, 520, 630, 740, 850])
+    s = CropSettings()
+    plan = plan_crop(1600, 900, STORY, [], None, s, (), heads)
+    before = _shares(plan.window, heads)
+    assert plan.faces_cut or not any(v >= HEAD_WHOLE for v in before), \
+        "the crop alone must slice a head or keep nobody here, or this test proves nothing"
+    fit = refit(plan, 1600, 900, heads, [], s)
+    assert fit.mode == "fit" and not fit.faces_cut
+    assert all(v >= HEAD_WHOLE for v in _shares(fit.window, heads))
+    assert abs(fit.window.w / fit.window.h - STORY.aspect) < 0.01
+    assert backdrop_share(fit.window, Box(0, 0, 1600, 900)) <= s.fit_max_backdrop + 1e-6
+
+
+def test_a_head_under_the_logo_gets_room_above_it():
+    heads = [Box(800, 5, 160, 190)]                      # a head at the very top of the frame
+    avoid = [(0.04, 0.025, 0.42, 0.06), (0.52, 0.025, 0.44, 0.06)]
+    s = CropSettings()
+    plan = plan_crop(1600, 900, STORY, [], None, s, avoid, heads)
+    assert plan.layer_cover > s.layer_cover
+    fit = refit(plan, 1600, 900, heads, [], s, avoid)
+    assert fit.mode == "fit" and fit.layer_cover <= s.layer_cover and fit.window.y < 0
+
+
+def test_never_keeps_the_crop_and_contain_shows_the_whole_picture():
+    heads = _row([300, 410, 520, 630, 740, 850])
+    s = CropSettings()
+    plan = plan_crop(1600, 900, STORY, [], None, s, (), heads)
+    assert refit(plan, 1600, 900, heads, [], s, mode="never") == plan
+    whole = refit(plan, 1600, 900, heads, [], s, mode="contain")
+    assert whole.window.contains(Box(0, 0, 1600, 900), tol=1) and whole.mode == "fit"
+
+
+def test_a_crop_that_passes_every_check_is_left_alone():
+    heads = [Box(700, 300, 150, 180)]
+    s = CropSettings()
+    plan = plan_crop(1600, 900, STORY, [], None, s, (), heads)
+    assert refit(plan, 1600, 900, heads, [], s) == plan
+
+
+def test_the_title_gets_a_spot_off_a_body_that_fills_the_frame():
+    head, body = Box(400, 60, 200, 240), Box(200, 40, 600, 1000)    # a portrait: the body fills the frame
+    free = [((0.04, 0.12, 0.92, 0.85), (0.88, 0.13))]
+    s = CropSettings()
+    plan = plan_crop(1000, 1040, SCENARIOS["feed"], [], None, s, (), [head], [body])
+    one = lambda b: check(*(np.array([v], float) for v in (b.x, b.y, b.w, b.h)), [head], [0], [body], (), free)  # noqa: E731
+    assert one(plan.window)["no_spot"][0]
+    fit = refit(plan, 1000, 1040, [head], [body], s, (), free)
+    assert not one(fit.window)["no_spot"][0] and one(fit.window)["cut"][0] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1500), st.integers(0, 760), st.integers(40, 260)), min_size=1, max_size=6),
+       st.sampled_from(list(SCENARIOS)))
+def test_fit_never_cuts_more_heads_nor_loses_a_kept_person(spec, name):
+    heads = [Box(x, y, min(sz, 1600 - x), min(int(sz * 1.2), 900 - y)) for x, y, sz in spec]
+    s = CropSettings()
+    sc = SCENARIOS[name]
+    plan = plan_crop(1600, 900, sc, [], None, s, (), heads)
+    fit = refit(plan, 1600, 900, heads, [], s)
+    before, after = _shares(plan.window, heads), _shares(fit.window, heads)
+    cut = lambda v: sum(HEAD_OUT < x < HEAD_WHOLE for x in v)  # noqa: E731
+    assert cut(after) <= cut(before)
+    largest = max(h.area for h in heads)
+    for h, b, a in zip(heads, before, after):
+        if h.area >= s.person_share * largest and b >= HEAD_WHOLE:
+            assert a >= HEAD_WHOLE
+    assert abs(fit.window.w / fit.window.h - sc.aspect) < 0.02
+    assert backdrop_share(fit.window, Box(0, 0, 1600, 900)) <= s.fit_max_backdrop + 0.01
+
+
+def test_cut_draws_a_backdrop_never_bars():
+    rng = np.random.default_rng(1)
+    img = np.clip(rng.normal(150, 30, (400, 600, 3)), 0, 255).astype(np.uint8)
+    inside = cut(img, Box(100, 0, 225, 400), (540, 960))
+    ref = __import__("cv2").resize(img[0:400, 100:325], (540, 960), interpolation=__import__("cv2").INTER_CUBIC)
+    assert np.array_equal(inside, ref)                   # a crop renders exactly as before
+    win = Box(-100, -200, 600, 800)                      # 3:4 over a 600×400 picture: bands top and bottom
+    assert is_fit(win, Box(0, 0, 600, 400))
+    out = cut(img, win, (600, 800))
+    band = out[:150]                                     # all backdrop
+    assert band.mean() > 40, "the backdrop is the picture blurred and dimmed, not a black bar"
+    assert band.std() < img.std()                        # blurred
+    pic = out[250:550, 150:550]                          # all picture
+    assert abs(float(pic.mean()) - float(img[50:350, 50:450].mean())) < 3
+
+
+def test_contain_window_holds_the_picture():
+    w = contain_window(1920, 800, 9 / 16)
+    assert w.contains(Box(0, 0, 1920, 800), tol=1) and abs(w.w / w.h - 9 / 16) < 0.01
+
+
+def _frame_with_group():
+    img = np.full((900, 1600, 3), 120, np.uint8)
+    from autoposter.people import Person
+    people = [Person(Box(x - 40, 180, 230, 700), Box(x, 200, 150, 180), 0.9, ()) for x in (300, 410, 520, 630, 740, 850)]
+    fr = FrameResult(0.0, 0, 1600, 900, [], None, people=people, quality=0.6)
+    return img, fr
+
+
+def test_score_crops_and_the_manifest_record_the_mode(tmp_path):
+    img, fr = _frame_with_group()
+    st_ = Settings()
+    tpl = load_template("streaming")
+    cands = score_crops(img, fr, ["story"], st_, [tpl])
+    story = cands[0]
+    assert story.mode == "fit" and 0 < story.backdrop <= st_.crop.fit_max_backdrop + 1e-6
+    poster, placements, _ = render_poster(img, story, tpl, {"title": "A"})
+    assert poster.shape[:2] == (1920, 1080)
+    rec = poster_record("x.jpg", tpl, story, placements, 1)
+    assert rec["mode"] == "fit" and rec["backdrop"] == round(story.backdrop, 3)
+    again = type(story).from_dict(json.loads(json.dumps(story.to_dict())))
+    assert again.mode == "fit" and again.crop == story.crop
+
+
+def test_template_fit_never_and_invalid_values(tmp_path):
+    img, fr = _frame_with_group()
+    doc = json.loads((load_template("streaming").folder / "template.json").read_text())
+    doc.pop("$schema", None)
+    (tmp_path / "logo.png").write_bytes((load_template("streaming").folder / "logo.png").read_bytes())
+    doc["fit"] = "never"
+    (tmp_path / "template.json").write_text(json.dumps(doc))
+    tpl = load_template(tmp_path / "template.json")
+    assert tpl.fit == "never"
+    assert score_crops(img, fr, ["story"], Settings(), [tpl])[0].mode == "crop"
+    doc["fit"] = "sometimes"
+    (tmp_path / "template.json").write_text(json.dumps(doc))
+    with pytest.raises(TemplateError):
+        load_template(tmp_path / "template.json")
