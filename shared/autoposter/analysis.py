@@ -23,7 +23,7 @@ from .people import Person
 from .geometry import Box
 from .images import downscale
 from .quality import quality
-from .saliency import saliency_map
+from .saliency import profile, saliency_map
 from .textcards import overlay_cover, text_cover
 from .settings import Settings
 from .templates import Template
@@ -94,6 +94,7 @@ class FrameResult:
     people: list = field(default_factory=list)        # Q7: Person (head with hair and ears, body), frame pixels
     salient_source: str = "classical"                 # which map drew the second region (M3)
     overlay: float = 0.0          # share of the frame under burnt-in text, tickers, logos, drawn boxes
+    salient_profile: dict = field(default_factory=dict)   # the map along each axis (saliency.profile), active picture
 
     @property
     def area(self) -> Box:
@@ -131,7 +132,7 @@ class FrameResult:
                 "shot": self.shot, "text": round(self.text, 4), "quality": round(self.quality, 4),
                 "active": self.area.to_list(None), "expressions": [round(e, 4) for e in self.expressions],
                 "people": [p.to_dict() for p in self.people], "salient_source": self.salient_source,
-                "overlay": round(self.overlay, 4)}
+                "overlay": round(self.overlay, 4), "salient_profile": self.salient_profile}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FrameResult":
@@ -141,7 +142,8 @@ class FrameResult:
                    int(d.get("shot", 0)), float(d.get("text", 0.0)), float(d.get("quality", 1.0)),
                    Box.from_list(d["active"]) if d.get("active") else None,
                    [float(e) for e in d.get("expressions", [])], [Person.from_dict(p) for p in d.get("people", [])],
-                   str(d.get("salient_source", "classical")), float(d.get("overlay", 0.0)))
+                   str(d.get("salient_source", "classical")), float(d.get("overlay", 0.0)),
+                   dict(d.get("salient_profile") or {}))
 
 
 @dataclass
@@ -253,7 +255,8 @@ def analyze_frame(image: np.ndarray, detector, settings: Settings,
     salient = sal.region.shift(x0, y0) if sal.region else None
     return FrameResult(time, index, w, h, faces, salient, after_cut, shot, text_cover(pic), quality(pic),
                        area if (area.w, area.h) != (w, h) else None, face_expressions(image, faces, settings),
-                       people, "classical", overlay_cover(pic))
+                       people, "classical", overlay_cover(pic),
+                       profile(sal.map))
 
 
 def face_expressions(image: np.ndarray, faces: list, settings: Settings) -> list[float]:
@@ -295,7 +298,8 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         sc = SCENARIOS[name]
         avoid = tpl.fixed_fractions(name) if tpl is not None else ()
         plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid, heads_local,
-                         bodies_local, None if focus is None else (focus[0] - area.x, focus[1] - area.y))
+                         bodies_local, None if focus is None else (focus[0] - area.x, focus[1] - area.y),
+                         fr.salient_profile)
         if focus is None:                                      # Q1/Q2/Q7: a larger window where the crop fails
             plan = refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop, avoid,
                          tpl.free_fractions(name) if tpl is not None else (), tpl.fit if tpl is not None else "auto", sal_local)
@@ -311,6 +315,9 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
             penalty *= s.cut_penalty
         if plan.layer_cover > settings.crop.layer_cover:
             penalty *= s.cover_penalty
+        backdrop = backdrop_share(window, area) if plan.mode == "fit" else 0.0
+        if backdrop > 0:
+            penalty *= 1.0 - s.fit_penalty * backdrop
         if penalty < 1.0:
             scores["penalty"] = round(scores.get("penalty", 1.0) * penalty, 4)
             scores["total"] = round(scores["total"] * penalty, 4)
@@ -318,8 +325,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
                 rejected = f"low_score: total {scores['total']:.2f} < {s.total_min}"
         out.append(Candidate(fr.time, fr.index, name, window, group, heads, fr.salient, scores, digest,
                              rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
-                             upscale, fr.active, bodies, plan.mode,
-                             backdrop_share(window, area) if plan.mode == "fit" else 0.0))
+                             upscale, fr.active, bodies, plan.mode, backdrop))
     return out
 
 

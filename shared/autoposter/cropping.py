@@ -46,6 +46,7 @@ class CropSettings:
     layer_cover: float = 0.05   # Q2: a fixed layer covering more of a kept face than this moves the window
     face_margin: float = 0.2    # Q1/Q2 judge a face by its detector box grown this share of its size each
                                 # side: a person's face runs ear to ear and hairline to chin, MTCNN's box less
+    seam_weight: float = 0.25   # Q7, nobody in the frame: weight of the saliency under the window's edges
     fit_max_scale: float = 1.8  # a fit window (fitting.py) is at most this many times the crop's side...
     fit_max_backdrop: float = 0.45  # ...and at most this share of the poster lies outside the picture
 
@@ -142,6 +143,25 @@ def inside_share(face: Box, window: Box) -> float:
     return i.area / face.area if i and face.area > 0 else 0.0
 
 
+def seam_start(profile: dict, axis: str, length: int, size: int, weight: float, prefer: int = 0) -> int:
+    """Where a window of ``size`` along ``axis`` (of ``length`` pixels) starts when nobody is in the
+    frame: the most saliency mass inside, less ``weight`` × the mean peak saliency under its two
+    edges — a faceless lead (an animal, a car, a drawn character) is kept whole rather than centred
+    on a blob that holds several things (Q7)."""
+    mass = np.asarray(profile[axis], dtype=np.float64)
+    peak = np.asarray(profile[f"{axis}_peak"], dtype=np.float64)
+    n = len(mass)
+    centres = (np.arange(n) + 0.5) * length / n
+    px = np.arange(length) + 0.5
+    per_px = np.interp(px, centres, mass) * n / length          # mass per pixel, summing to ~1
+    cum = np.concatenate([[0.0], np.cumsum(per_px)])
+    starts = np.arange(length - size + 1)
+    inside = cum[starts + size] - cum[starts]
+    edge = (np.interp(starts + 0.5, centres, peak) + np.interp(starts + size - 0.5, centres, peak)) / 2
+    score = np.round(inside - weight * edge, 4)
+    return int(starts[int(np.lexsort((np.abs(starts - prefer), -score))[0])])     # ties: nearest M5's window
+
+
 @dataclass(frozen=True)
 class CropPlan:
     """The window for one frame, scenario and template, and what it traded (Q1, Q2)."""
@@ -166,7 +186,7 @@ def _cover(window: Box, avoid, faces, kept) -> float:
 
 def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], salient: Box | None,
               s: CropSettings | None = None, avoid=(), heads: list[Box] | None = None,
-              bodies: list[Box] | None = None, center: tuple | None = None) -> CropPlan:
+              bodies: list[Box] | None = None, center: tuple | None = None, profile: dict | None = None) -> CropPlan:
     """M4–M6's window, then the position along its free axis that cuts no head (Q1), keeps every
     person that fits, and keeps fixed layers (``avoid``: boxes in poster fractions) off kept heads
     (Q2). M6's group stays whole whenever it fits; the M5 position wins every tie.
@@ -176,7 +196,9 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     and Q2 protect them. ``bodies`` are kept as whole as the window allows, after heads. With no
     head at all, the salient region — the faceless lead, a cartoon character, an animal — is held
     whole when it fits (Q7). ``center`` (an editor's focus point, S14) replaces M5's centre and the
-    window stays there: no search, but what it cuts and covers is still reported."""
+    window stays there: no search, but what it cuts and covers is still reported. With no head and
+    the saliency map's ``profile`` (``saliency.profile``), the window goes where it holds the most of
+    the map and its edges cross the least of it (``seam_start``): between objects, not through one."""
     s = s or CropSettings()
     if heads is None:
         heads = [person_face(f, s.face_margin, width, height) for f in faces]
@@ -192,6 +214,10 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     horizontal = base.w < width
     span = (width if horizontal else height) - (base.w if horizontal else base.h)
     if not faces:
+        if profile and not pinned and span > 0:
+            start = seam_start(profile, "x" if horizontal else "y", width if horizontal else height,
+                               base.w if horizontal else base.h, s.seam_weight, int(base.x if horizontal else base.y))
+            base = Box(start, 0, base.w, base.h) if horizontal else Box(0, start, base.w, base.h)
         return CropPlan(base, group, center)
     size = base.w if horizontal else base.h
     start0 = int(base.x if horizontal else base.y)

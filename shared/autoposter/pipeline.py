@@ -149,7 +149,7 @@ def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: 
     (U²-Netp), where it changes a decision: when nobody is in the frame, or when it disagrees with the
     classical map (IoU below ``disagree_iou``), its region becomes the second region and the frame's crops
     are scored again. A few frames a batch, not every frame: the model costs ~0.2 s a frame."""
-    from .saliency import learned_region
+    from .saliency import learned_map, profile
     s = settings.saliency
     if s.shortlist <= 0 or s.model == "u2netp" or not work:
         return work
@@ -166,13 +166,13 @@ def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: 
         a = fr.area
         img = images[r.id]
         pic = img[int(a.y):int(a.y + a.h), int(a.x):int(a.x + a.w)]
-        learned = learned_region(pic, s)
-        if learned is None:
+        lm = learned_map(pic, s)
+        if lm is None or lm.region is None:
             continue
-        learned = learned.shift(a.x, a.y)
+        learned = lm.region.shift(a.x, a.y)
         nobody = not fr.faces and not fr.people
         if nobody or fr.salient is None or _iou(fr.salient, learned) < s.disagree_iou:
-            fr.salient, fr.salient_source = learned, "u2netp"
+            fr.salient, fr.salient_source, fr.salient_profile = learned, "u2netp", profile(lm.map)
             out[i] = (r, fr, score_crops(img, fr, scenarios, settings, templates))
     return out
 

@@ -111,13 +111,37 @@ def saliency_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> Sa
 
 def learned_region(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> Box | None:
     """U²-Netp's second region (frame pixels): what the shortlist is re-judged with (Q7)."""
+    r = learned_map(frame_bgr, s)
+    return r.region if r is not None else None
+
+
+def learned_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> "SaliencyResult | None":
+    """U²-Netp's map and second region, or None for a frame too small to judge."""
     s = s or SaliencySettings()
     h, w = frame_bgr.shape[:2]
     if min(h, w) < 16:
         return None
     mw = max(8, min(s.map_width, w))
     small = cv2.resize(u2netp_map(frame_bgr), (mw, max(8, round(h * mw / w))), interpolation=cv2.INTER_AREA)
-    return salient_region(small, w / float(mw), s)
+    return SaliencyResult(small, w / float(mw), salient_region(small, w / float(mw), s))
+
+
+PROFILE_BINS = 64
+
+
+def profile(sal: np.ndarray) -> dict:
+    """The map seen along each axis, in ``PROFILE_BINS`` bins across the picture: ``x``/``y`` the share
+    of the map's mass in each column/row band, ``x_peak``/``y_peak`` its highest value there. Small
+    enough to store with a frame's analysis; what ``cropping.plan_crop`` places a faceless window by."""
+    if sal.size == 0 or float(sal.max()) <= 0:
+        return {}
+    n = PROFILE_BINS
+    small = cv2.resize(sal.astype(np.float32), (n, n), interpolation=cv2.INTER_AREA)
+    total = float(small.sum()) or 1.0
+    xp = cv2.resize(sal.max(0).astype(np.float32)[None, :], (n, 1), interpolation=cv2.INTER_AREA)[0]
+    yp = cv2.resize(sal.max(1).astype(np.float32)[:, None], (1, n), interpolation=cv2.INTER_AREA)[:, 0]
+    r = lambda a: [round(float(v), 4) for v in a]  # noqa: E731
+    return {"x": r(small.sum(0) / total), "y": r(small.sum(1) / total), "x_peak": r(xp), "y_peak": r(yp)}
 
 
 def classical_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> SaliencyResult:

@@ -45,6 +45,7 @@ class ScoreSettings:
     upscale_penalty: float = 0.7      # ...their total multiplied by this
     cut_penalty: float = 0.6          # Q1: a crop that slices a face (no clean window existed) ranks lower
     cover_penalty: float = 0.8        # Q2: a fixed layer left on a kept face (no window avoided it)
+    fit_penalty: float = 1.0          # Q7: a fit poster's total × (1 − this × its backdrop share): less picture
     text_cover: float = 0.04          # Q3: a faceless frame with this share under text lines is a text card...
     text_penalty: float = 0.5         # ...and its total is multiplied by this
     missing_expression: float = 0.5   # M12: the expression term of a poster with no face kept (a person seen from
