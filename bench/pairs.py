@@ -2,7 +2,8 @@
 as A and B in a random order, judged by a rule written before looking.
 
     python -m bench.people --pairs build/pairs        # writes the sheets and build/pairs-key.json
-    (a judge who has not seen the key writes build/pairs/answers.json: {"p001": "A" | "B" | "="})
+    (a judge who has not seen the key writes build/pairs/answers.json: {"p001": "A" | "B" | "="}; judges who
+     split the sheets write answers-<first>-<last>.json, which take precedence for their pairs)
     python -m bench.pairs build/pairs                  # scores them: bench/results/pairs-<date>.md/.json
 
 One frame per labelled image, its scenario rotating through the five; a pair whose two crops are the
@@ -106,7 +107,10 @@ def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15) -> 
 
 def score(out: Path) -> dict:
     key = json.loads(Path(str(out) + "-key.json").read_text())
-    answers = json.loads((out / "answers.json").read_text())
+    answers = {}                                          # several judges may split the sheets: answers.json,
+    for f in [out / "answers.json", *sorted(out.glob("answers-*.json"))]:   # then answers-<first>-<last>.json
+        if f.is_file():
+            answers.update(json.loads(f.read_text()))
     missing = sorted(set(key["pairs"]) - set(answers))
     if missing:
         raise SystemExit(f"answers.json lacks {len(missing)} pairs: {missing[:10]}")

@@ -22,8 +22,10 @@ Definitions (fixed before the run):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
+import statistics
 import sys
 import time
 from collections import Counter
@@ -136,10 +138,17 @@ def run(pairs_dir: Path | None = None) -> dict:
     crops_for_pairs = []
     t0 = time.perf_counter()
     data = items()
+    never = dataclasses.replace(tpl, fit="never")
+    crop_ms = {"auto": [], "never": []}              # what the fit search costs, same frames, same process
     for n, it in enumerate(data, 1):
         img = it["image"]
         h, w = img.shape[:2]
         mine = ours(img, det, settings, tpl)
+        fr = mine[next(iter(mine))][3]
+        for mode, t in (("never", never), ("auto", tpl), ("never", never), ("auto", tpl)):
+            t1 = time.perf_counter()
+            score_crops(img, fr, list(tpl.scenarios), settings, [t])
+            crop_ms[mode].append((time.perf_counter() - t1) * 1000)
         haar = peers["opencv_faces"].faces(img)
         for sc_name in tpl.scenarios:
             sc = SCENARIOS[sc_name]
@@ -177,6 +186,8 @@ def run(pairs_dir: Path | None = None) -> dict:
                                                     ("layer_over_head", lambda r: r["layer_over_head"]),
                                                     ("layer_over_body", lambda r: r["layer_over_body"]))},
               "fit_posters": sum(1 for r in rows["autoposter"] if r.get("mode") == "fit"),
+              "score_crops_ms": {m: round(statistics.median(v), 1) for m, v in crop_ms.items()}
+              | {"ratio": round(statistics.median(crop_ms["auto"]) / max(statistics.median(crop_ms["never"]), 1e-9), 2)},
               "seconds": round(time.perf_counter() - t0, 1)}
     if pairs_dir is not None:
         from bench.pairs import write_sheets
@@ -201,6 +212,16 @@ def markdown(r: dict) -> str:
               f"Formats: {f['returned']} posters returned for {f['asked']} asked"
               + (f"; below threshold (served, marked): {f['below_threshold']}" if f["below_threshold"] else "")
               + (f"; missing: {f['missing']}" if f["missing"] else "") + "."]
+    if "fit_posters" in r:
+        c = r.get("score_crops_ms")
+        lines += ["", f"Fit posters (a window larger than the picture, blurred backdrop): {r['fit_posters']} of "
+                  f"{r['methods']['autoposter']['posters']}." + (
+                      f" Cropping one frame for the template's {len(r['scenarios'])} scenarios: median {c['auto']} ms "
+                      f"with fit, {c['never']} ms without ({c['ratio']}×, same frames, same process)." if c else "")]
+        miss = r.get("autoposter_misses", {})
+        if miss:
+            lines += ["", "autoposter's misses: " + "; ".join(f"{k} {len(v)}: {', '.join(v[:8])}"
+                                                              + (" …" if len(v) > 8 else "") for k, v in miss.items())]
     return "\n".join(lines) + "\n"
 
 

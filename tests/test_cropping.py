@@ -135,7 +135,8 @@ def test_window_inside_image_with_target_aspect_and_holding_the_group(case, aspe
 
 
 def _sliced(faces, win, s=CropSettings()):
-    return [f for f in faces if s.outside < inside_share(f, win) < s.whole]
+    eps = 1e-9                        # a share exactly on the 5 % / 95 % line is not "cut" (float noise aside)
+    return [f for f in faces if s.outside + eps < inside_share(f, win) < s.whole - eps]
 
 
 @settings(max_examples=400, deadline=None)
@@ -211,3 +212,39 @@ def test_fixed_layers_stay_off_kept_faces_when_a_window_allows_it(case, aspect, 
             continue
         others_kept = [i for i, f in enumerate(faces) if inside_share(f, other) >= s.whole]
         assert _cover(other, avoid, faces, others_kept) > s.layer_cover, f"start {st_} was clean"
+
+
+# --- Q7: nobody in the frame — the window keeps an object whole, between objects ----------------
+
+def _profile_of(sal):
+    from autoposter.saliency import profile
+    return profile(sal)
+
+
+def test_faceless_window_keeps_the_lead_whole_rather_than_centring_on_two_objects():
+    import numpy as np
+    sal = np.zeros((90, 160), np.float32)
+    sal[20:80, 20:60] = 1.0                  # the lead: an animal on the left
+    sal[30:70, 95:150] = 0.8                 # a second object on the right (a bicycle)
+    union = Box(20 * 12, 20 * 12, 130 * 12, 60 * 12)       # frame 1920×1080 = map × 12
+    centred = plan_crop(1920, 1080, SCENARIOS["story"], [], union)
+    seam = plan_crop(1920, 1080, SCENARIOS["story"], [], union, profile=_profile_of(sal))
+    lead = Box(20 * 12, 20 * 12, 40 * 12, 60 * 12)
+    assert inside_share(lead, centred.window) < 0.9          # the union's centre cuts the lead
+    assert inside_share(lead, seam.window) >= 0.95           # the seam keeps it whole
+    assert seam.window.w == centred.window.w and seam.window.h == 1080
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 120), st.integers(5, 30), st.sampled_from(["story", "feed", "portrait", "cover"]))
+def test_seam_window_is_the_spec_window_size_inside_the_frame(x, w, name):
+    import numpy as np
+    sal = np.zeros((90, 160), np.float32)
+    sal[30:60, x:x + w] = 1.0
+    plan = plan_crop(1920, 1080, SCENARIOS[name], [], None, profile=_profile_of(sal))
+    base = crop_window(1920, 1080, SCENARIOS[name].aspect, (960, 540))
+    assert (plan.window.w, plan.window.h) == (base.w, base.h)
+    assert 0 <= plan.window.x and plan.window.x2 <= 1920
+    blob = Box(x * 12, 360, w * 12, 360)
+    if blob.w <= base.w:                                      # one object that fits: kept whole
+        assert inside_share(blob, plan.window) >= 0.95

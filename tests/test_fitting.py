@@ -71,8 +71,9 @@ def test_a_crop_that_passes_every_check_is_left_alone():
 def test_the_title_gets_a_spot_off_a_body_that_fills_the_frame():
     head, body = Box(400, 60, 200, 240), Box(200, 40, 600, 1000)    # a portrait: the body fills the frame
     free = [((0.04, 0.12, 0.92, 0.85), (0.88, 0.13))]
-    s = CropSettings()
+    s = CropSettings(fit_title_bodies=True)                  # off by default: editors preferred no band
     plan = plan_crop(1000, 1040, SCENARIOS["feed"], [], None, s, (), [head], [body])
+    assert refit(plan, 1000, 1040, [head], [body], CropSettings(), (), free) == plan
     one = lambda b: check(*(np.array([v], float) for v in (b.x, b.y, b.w, b.h)), [head], [0], [body], (), free)  # noqa: E731
     assert one(plan.window)["no_spot"][0]
     fit = refit(plan, 1000, 1040, [head], [body], s, (), free)

@@ -74,3 +74,17 @@ def test_free_layer_stays_inside_its_placement_region():
     p = free_box(gray, region, (120, 40), [Box(0, 0, 500, 100)], None)
     assert region.contains(p.box)
     assert all(region.contains(c) for c in p.candidates)
+
+
+def test_a_title_narrows_before_it_covers_a_body():
+    import numpy as np
+    from autoposter.layout import BODY_CLEAR, covers, free_place
+    gray = np.full((1080, 1080), 128, np.uint8)
+    head, body = Box(700, 80, 200, 240), Box(600, 60, 400, 1020)       # a person filling the right half
+    region = Box(43, 130, 994, 918)
+    pl = free_place(gray, region, (950, 184), [head], None, "title", bodies=[body])
+    h, b = covers(pl.box, [head], [body])
+    assert h == 0.0 and b <= BODY_CLEAR
+    assert pl.box.w < 950 and pl.extra.get("narrowed")                  # the full width could not stay off
+    wide = free_place(gray, region, (950, 184), [head], None, "title")  # nobody's body: full width
+    assert wide.box.w == 950

@@ -76,7 +76,7 @@ def _arr(boxes: list[Box]) -> np.ndarray:
 
 
 def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box], avoid=(), free=(),
-          people=(), floor=None) -> dict:
+          people=(), floor=None, title_bodies: bool = True) -> dict:
     """Per window (arrays), what a picture editor checks: heads cut, kept people lost (or, of
     ``people``, nobody kept at all; or less of a body or the subject shown than ``floor`` says),
     fixed layers on kept heads, and — when ``free`` is given — free layers with no spot off the
@@ -100,7 +100,7 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
         on_head |= ((cov > FIXED_ON_HEAD) & kept).any(1)
     out = {"cut": cut, "lost": lost, "on_head": on_head, "kept": kept.sum(1)}
     if free:
-        out["no_spot"] = no_spot(X, Y, Wd, Ht, heads, bodies, free, sh)
+        out["no_spot"] = no_spot(X, Y, Wd, Ht, heads, bodies if title_bodies else [], free, sh)
     return out
 
 
@@ -131,7 +131,7 @@ def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free, sh=None) ->
 
 def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: list[int], bodies: list[Box],
              avoid=(), free=(), max_scale: float = 1.8, max_backdrop: float = 0.45, steps: int = 31, people=(),
-             salient: Box | None = None, group: Box | None = None):
+             salient: Box | None = None, group: Box | None = None, title_bodies: bool = False):
     """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
     the editor's checks, or None. Returns (window, checks of base, checks of the window)."""
     if not heads:
@@ -139,7 +139,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     shown = list(bodies) + [b for b in (salient, group) if b is not None]
     col = lambda b: tuple(np.array([v], float) for v in (b.x, b.y, b.w, b.h))  # noqa: E731
     floor = (shown, _shares(*col(base), shown)[0])
-    b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor)
+    b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor, title_bodies)
     hard0, soft0 = int(b0["cut"][0] + b0["lost"][0] + b0["on_head"][0]), bool(free) and bool(b0["no_spot"][0])
     if hard0 == 0 and not soft0:
         return None
@@ -177,7 +177,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     if free:                                       # ...with a spot for the title: checked in that order,
         for s0 in range(0, len(pool), 256):        # a chunk at a time (the costly check)
             idx = pool[s0:s0 + 256]
-            miss = no_spot(X[idx], Y[idx], Wd[idx], Ht[idx], heads, bodies, free)
+            miss = no_spot(X[idx], Y[idx], Wd[idx], Ht[idx], heads, bodies if title_bodies else [], free)
             if (~miss).any():
                 pick = int(idx[int(np.argmax(~miss))])
                 break
@@ -243,7 +243,8 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
         must = [i for i in people if _share(heads[i], plan.window) >= HEAD_WHOLE]
         found = plan_fit(width, height, plan.window, heads, must, bodies, avoid, free, s.fit_max_scale,
-                         s.fit_max_backdrop, people=people, salient=salient, group=plan.group)
+                         s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
+                         title_bodies=s.fit_title_bodies)
         if found is None:
             return plan
         win = found[0]
