@@ -58,7 +58,9 @@ return {images: imgs.length, broken: imgs.filter(i => !(i.complete && i.naturalW
         links: [...document.links].map(a => a.getAttribute('href')),
         overflow: document.documentElement.scrollWidth - window.innerWidth,
         widest: Math.max(...imgs.map(i => i.getBoundingClientRect().width)),
-        scripts: document.scripts.length, h1: document.querySelector('h1').textContent};
+        scripts: document.scripts.length, h1: document.querySelector('h1').textContent,
+        formats: [...document.querySelectorAll('#formats tr')].slice(1).map(r => [...r.cells].map(c => c.textContent)),
+        text: document.body.innerText};
 """
 
 
@@ -76,6 +78,16 @@ def test_gallery_in_headless_chromium(served, browser, width):
     assert r["links"] and not [h for h in r["links"] if not h or h.startswith(("#", "javascript:"))]
     assert "contact_sheet.jpg" in r["links"] and "manifest.json" in r["links"]
     assert any(h.startswith("debug/") for h in r["links"])
+    asked = {(f["template"], f["scenario"]) for f in manifest["formats"]}
+    assert asked == {(t, sc) for t in ("streaming", "minimal") for sc in ("story", "feed", "portrait", "landscape",
+                                                                           "cover")}
+    shown = {(row[0], row[1]): row for row in r["formats"]}                     # Q8: every format asked, and
+    assert set(shown) == asked                                                   # what came back or why not
+    for f in manifest["formats"]:
+        row = shown[(f["template"], f["scenario"])]
+        assert row[3] == str(f["count"]) and (f["count"] or row[4].strip())
+    fits = [p for p in manifest["posters"] if p.get("mode") == "fit"]          # fit posters say so
+    assert r["text"].count("fit: ") == len(fits)
     assert r["overflow"] <= 1                                                       # no sideways scrolling
     assert r["widest"] <= width and (width < 600 or r["widest"] >= 200)             # thumbnails fit the page
     browser.save_screenshot(str(out / f"gallery_{width}.png"))
