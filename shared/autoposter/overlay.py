@@ -1,8 +1,9 @@
 """Debug pictures: what the method saw and decided, so people can trust or tune it.
 
 Left panel, the source frame: saliency heat (tinted), face boxes and landmarks
-(green), the merged face group (yellow), the salient region (magenta), the crop
-window (cyan). Right panel, the poster: each free layer's placement region
+(green), people's bodies (blue), the merged face group (yellow), the salient region
+(magenta), the crop window (cyan; a fit window is shown whole, the frame padded grey
+around it). Right panel, the poster: each free layer's placement region
 (blue), the candidates tried (grey), the merged face/salient region (red
 outline) and the chosen spot (thick orange); fixed layers in white.
 """
@@ -39,11 +40,22 @@ def debug_overlay(frame, fr, cand, poster, placements, mapped, settings, height:
         _rect(src, f.box, GREEN, t)
         for x, y in f.landmarks:
             cv2.circle(src, (int(x), int(y)), t + 1, GREEN, -1, cv2.LINE_AA)
+    for b in cand.bodies:
+        _rect(src, b, BLUE, max(1, t // 2))
     _rect(src, cand.group, YELLOW, t)
     _rect(src, fr.salient, MAGENTA, t)
-    _rect(src, cand.crop, CYAN, t * 2)
-    src_labels = [(f"t={cand.frame_time:.1f}s {cand.scenario} total={cand.total:.2f}", (10, 24), WHITE)]
-    for i, (name, colour) in enumerate((("faces", GREEN), ("group", YELLOW), ("salient", MAGENTA), ("crop", CYAN))):
+    crop = cand.crop
+    if cand.mode == "fit":                       # the window reaches past the picture: show all of it
+        H, W = src.shape[:2]
+        l, tp = max(0, int(-crop.x) + t * 2), max(0, int(-crop.y) + t * 2)
+        r, b = max(0, int(crop.x2 - W) + t * 2), max(0, int(crop.y2 - H) + t * 2)
+        src = cv2.copyMakeBorder(src, tp, b, l, r, cv2.BORDER_CONSTANT, value=(60, 60, 60))
+        crop = crop.shift(l, tp)
+    _rect(src, crop, CYAN, t * 2)
+    mode = f" fit {cand.backdrop:.0%} backdrop" if cand.mode == "fit" else ""
+    src_labels = [(f"t={cand.frame_time:.1f}s {cand.scenario} total={cand.total:.2f}{mode}", (10, 24), WHITE)]
+    for i, (name, colour) in enumerate((("faces", GREEN), ("bodies", BLUE), ("group", YELLOW), ("salient", MAGENTA),
+                                        ("crop", CYAN))):
         src_labels.append((name, (10 + 85 * i, 48), colour))
 
     dst = poster.copy()
