@@ -3,8 +3,8 @@ import math
 
 from hypothesis import given, settings, strategies as st
 
-from autoposter.cropping import (SCENARIOS, CropSettings, crop_center, crop_window, group_faces, inside_share,
-                                 person_face, plan_crop)
+from autoposter.cropping import (SCENARIOS, CropSettings, clear_head, crop_center, crop_window, group_faces,
+                                 inside_share, person_face, plan_crop)
 from autoposter.geometry import Box
 
 

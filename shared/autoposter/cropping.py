@@ -46,6 +46,8 @@ class CropSettings:
     layer_cover: float = 0.05   # Q2: a fixed layer covering more of a kept face than this moves the window
     face_margin: float = 0.2    # Q1/Q2 judge a face by its detector box grown this share of its size each
                                 # side: a person's face runs ear to ear and hairline to chin, MTCNN's box less
+    head_clearance: float = 0.1  # Q1: where it costs no person, window edges keep this share of a head's size
+                                 # clear of it: detected heads are a few pixels off the real ones
     seam_weight: float = 0.25   # Q7, nobody in the frame: weight of the saliency under the window's edges
     fit_max_scale: float = 1.8  # a fit window (fitting.py) is at most this many times the crop's side...
     fit_max_backdrop: float = 0.45  # ...and at most this share of the poster lies outside the picture
@@ -138,6 +140,15 @@ def person_face(f: Box, margin: float, width: float, height: float) -> Box:
     person calls the face (ears, hairline), which Q1 and Q2 protect."""
     return Box(f.x - margin * f.w, f.y - margin * f.h, f.w * (1 + 2 * margin),
                f.h * (1 + 2 * margin)).clip(width, height) or f
+
+
+def clear_head(h: Box, clearance: float, width: float, height: float) -> Box:
+    """``h`` grown by ``clearance`` of its size each side, inside the picture: the head a window's
+    edge keeps clear of (Q1), so a detector a few pixels off does not leave a real head sliced."""
+    if clearance <= 0:
+        return h
+    return Box(h.x - clearance * h.w, h.y - clearance * h.h, h.w * (1 + 2 * clearance),
+               h.h * (1 + 2 * clearance)).clip(width, height) or h
 
 
 def inside_share(face: Box, window: Box) -> float:
@@ -243,6 +254,8 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
 
     shares = shares_of(faces)
     cut = (shares > s.outside) & (shares < s.whole)
+    roomy = shares_of([clear_head(f, s.head_clearance, width, height) for f in faces])
+    near = ((roomy > s.outside) & (roomy < s.whole)).sum(0)    # edges within the clearance of a head
     kept = shares >= s.whole
     largest = max(f.area for f in faces)
     people = np.array([f.area >= s.person_share * largest for f in faces])
@@ -262,10 +275,10 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     over = cover > s.layer_cover
     body = np.round(shares_of(bodies).sum(0), 1) if bodies else np.zeros_like(starts)
     # the group whole, then no head cut, then no fixed layer on a kept head, then every person that
-    # fits, then the least layer cover, the most of each kept head, the most of the bodies, and M5's
-    # position (lexsort: last key first)
+    # fits, then edges clear of heads by the clearance, the least layer cover, the most of each kept
+    # head, the most of the bodies, and M5's position (lexsort: last key first)
     keys = (np.abs(starts - start0), -body, -np.round((shares * kept).sum(0), 2),
-            np.where(over, np.round(cover, 3), 0), -(kept & people[:, None]).sum(0), over, cut.sum(0), ~holds)
+            np.where(over, np.round(cover, 3), 0), near, -(kept & people[:, None]).sum(0), over, cut.sum(0), ~holds)
     i = int(np.lexsort(keys)[0])
     w = Box(int(starts[i]), 0, base.w, base.h) if horizontal else Box(0, int(starts[i]), base.w, base.h)
     return CropPlan(w, group, center, tuple(int(j) for j in np.nonzero(cut[:, i])[0]), float(cover[i]))
