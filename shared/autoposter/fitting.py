@@ -23,6 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .cropping import clear_head
 from .geometry import Box
 from .layout import BODY_CLEAR, SHRINK
 
@@ -76,12 +77,14 @@ def _arr(boxes: list[Box]) -> np.ndarray:
 
 
 def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box], avoid=(), free=(),
-          people=(), floor=None, title_bodies: bool = True) -> dict:
+          people=(), floor=None, title_bodies: bool = True, bare=None) -> dict:
     """Per window (arrays), what a picture editor checks: heads cut, kept people lost (or, of
     ``people``, nobody kept at all; or less of a body or the subject shown than ``floor`` says),
     fixed layers on kept heads, and — when ``free`` is given — free layers with no spot off the
-    heads and bodies."""
+    heads and bodies. ``heads`` decide cuts (grown by ``CropSettings.head_clearance``); ``bare`` (the
+    heads as found, default ``heads``) decide what a layer covers."""
     n = len(X)
+    bare = heads if bare is None else bare
     sh = _shares(X, Y, Wd, Ht, heads)
     cut = ((sh > HEAD_OUT) & (sh < HEAD_WHOLE)).sum(1) if heads else np.zeros(n, int)
     kept = sh >= HEAD_WHOLE
@@ -90,7 +93,7 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
         lost = lost + (~kept[:, list(people)].any(1))
     if floor is not None and floor[0]:             # show no less of any body or the subject than the crop
         lost = lost + (_shares(X, Y, Wd, Ht, floor[0]) < np.asarray(floor[1])[None, :] - FLOOR_SLACK).sum(1)
-    H = _arr(heads)
+    H = _arr(bare)
     on_head = np.zeros(n, bool)
     for fx, fy, fw, fh in avoid:
         if not heads:
@@ -100,7 +103,7 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
         on_head |= ((cov > FIXED_ON_HEAD) & kept).any(1)
     out = {"cut": cut, "lost": lost, "on_head": on_head, "kept": kept.sum(1)}
     if free:
-        out["no_spot"] = no_spot(X, Y, Wd, Ht, heads, bodies if title_bodies else [], free, sh)
+        out["no_spot"] = no_spot(X, Y, Wd, Ht, bare, bodies if title_bodies else [], free)
     return out
 
 
@@ -131,7 +134,7 @@ def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free, sh=None) ->
 
 def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: list[int], bodies: list[Box],
              avoid=(), free=(), max_scale: float = 1.8, max_backdrop: float = 0.45, steps: int = 31, people=(),
-             salient: Box | None = None, group: Box | None = None, title_bodies: bool = False):
+             salient: Box | None = None, group: Box | None = None, title_bodies: bool = False, bare=None):
     """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
     the editor's checks, or None. Returns (window, checks of base, checks of the window)."""
     if not heads:
@@ -139,7 +142,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     shown = list(bodies) + [b for b in (salient, group) if b is not None]
     col = lambda b: tuple(np.array([v], float) for v in (b.x, b.y, b.w, b.h))  # noqa: E731
     floor = (shown, _shares(*col(base), shown)[0])
-    b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor, title_bodies)
+    b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor, title_bodies, bare)
     hard0, soft0 = int(b0["cut"][0] + b0["lost"][0] + b0["on_head"][0]), bool(free) and bool(b0["no_spot"][0])
     if hard0 == 0 and not soft0:
         return None
@@ -163,7 +166,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     X, Y, Wd, Ht, backdrop = X[sel], Y[sel], Wd[sel], Ht[sel], backdrop[sel]
     if not len(X):
         return None
-    c = check(X, Y, Wd, Ht, heads, must_keep, bodies, avoid, (), people, floor)
+    c = check(X, Y, Wd, Ht, heads, must_keep, bodies, avoid, (), people, floor, bare=bare)
     hard = c["cut"] + c["lost"] + c["on_head"]
     best = int(hard.min())
     if best > hard0 or (best == hard0 and not soft0):
@@ -177,7 +180,8 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     if free:                                       # ...with a spot for the title: checked in that order,
         for s0 in range(0, len(pool), 256):        # a chunk at a time (the costly check)
             idx = pool[s0:s0 + 256]
-            miss = no_spot(X[idx], Y[idx], Wd[idx], Ht[idx], heads, bodies if title_bodies else [], free)
+            miss = no_spot(X[idx], Y[idx], Wd[idx], Ht[idx], heads if bare is None else bare,
+                           bodies if title_bodies else [], free)
             if (~miss).any():
                 pick = int(idx[int(np.argmax(~miss))])
                 break
@@ -228,7 +232,7 @@ def cut(image: np.ndarray, window: Box, size: tuple[int, int], picture: Box | No
 
 
 def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid=(), free=(),
-          mode: str = "auto", salient: Box | None = None):
+          mode: str = "auto", salient: Box | None = None, clear: bool = False):
     """``plan`` (a ``cropping.CropPlan``) as the template's ``fit`` setting wants it: unchanged
     (``never``, or a crop that passes every check), a fit window that does better, or the whole
     picture (``contain``). Coordinates are the picture's (``width × height``)."""
@@ -242,9 +246,10 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         largest = max((h.area for h in heads), default=0.0)
         people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
         must = [i for i in people if _share(heads[i], plan.window) >= HEAD_WHOLE]
-        found = plan_fit(width, height, plan.window, heads, must, bodies, avoid, free, s.fit_max_scale,
+        roomy = [clear_head(h, s.head_clearance, width, height) for h in heads] if clear else heads
+        found = plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
                          s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
-                         title_bodies=s.fit_title_bodies)
+                         title_bodies=s.fit_title_bodies, bare=heads)
         if found is None:
             return plan
         win = found[0]
