@@ -248,3 +248,17 @@ def test_seam_window_is_the_spec_window_size_inside_the_frame(x, w, name):
     blob = Box(x * 12, 360, w * 12, 360)
     if blob.w <= base.w:                                      # one object that fits: kept whole
         assert inside_share(blob, plan.window) >= 0.95
+
+
+def test_window_edges_keep_clear_of_heads_where_that_costs_nobody():
+    """Q1 with a margin: a detector's head is a few pixels off the real one, so among windows that
+    cut nobody the plan takes one whose edges keep a tenth of a head clear of it."""
+    w, h = 1920, 1080
+    a, b = Box(600, 300, 200, 240), Box(900, 300, 120, 144)        # both fit a 9:16 window, just
+    tight = plan_crop(w, h, SCENARIOS["story"], [a, b], None, CropSettings(head_clearance=0.0))
+    roomy = plan_crop(w, h, SCENARIOS["story"], [a, b], None)
+    assert tight.faces_cut == () and roomy.faces_cut == ()
+    ha, hb = (person_face(f, 0.2, w, h) for f in (a, b))
+    assert all(win.contains(ha) and win.contains(hb) for win in (tight.window, roomy.window))
+    assert tight.window.x2 - hb.x2 < 1                             # without the margin: the edge on the hair
+    assert roomy.window.x2 - hb.x2 >= (0.1 - 0.05 * 1.2) * hb.w - 1   # with it: clear (the 95 % rule's slack aside)
