@@ -287,9 +287,9 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     heads = fr.heads(settings.crop.face_margin)          # every head as a person sees it: what crops keep whole
     bodies = fr.bodies()
     local = [b.shift(-area.x, -area.y) for b in boxes]
-    heads_local = [b.shift(-area.x, -area.y) for b in heads] if fr.people else None
-    bodies_local = [b.shift(-area.x, -area.y) for b in bodies]
     heads_all_local = [b.shift(-area.x, -area.y) for b in heads]
+    heads_local = heads_all_local if fr.people else None
+    bodies_local = [b.shift(-area.x, -area.y) for b in bodies]
     sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
     by_window: dict[tuple, tuple] = {}
     pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]

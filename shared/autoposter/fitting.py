@@ -23,7 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .cropping import clear_head
+from .cropping import clear_head, inside_share
 from .geometry import Box
 from .layout import BODY_CLEAR, SHRINK
 
@@ -107,11 +107,11 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
     return out
 
 
-def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free, sh=None) -> np.ndarray:
+def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free) -> np.ndarray:
     """Per window: does some free layer find no spot (at any of ``layout.SHRINK``'s widths) that
     covers no head and at most ``LAYER_ON_BODY`` of any body shown?"""
     n = len(X)
-    sh = _shares(X, Y, Wd, Ht, heads) if sh is None else sh
+    sh = _shares(X, Y, Wd, Ht, heads)
     bsh = _shares(X, Y, Wd, Ht, bodies)
     H, B = _arr(heads), _arr(bodies)
     out = np.zeros(n, bool)
@@ -136,7 +136,8 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
              avoid=(), free=(), max_scale: float = 1.8, max_backdrop: float = 0.45, steps: int = 31, people=(),
              salient: Box | None = None, group: Box | None = None, title_bodies: bool = False, bare=None):
     """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
-    the editor's checks, or None. Returns (window, checks of base, checks of the window)."""
+    the editor's checks, or None. With ``bare`` (the heads as found; ``heads`` then carry the
+    clearance), a window never slices more of the found heads than ``base`` does."""
     if not heads:
         return None
     shown = list(bodies) + [b for b in (salient, group) if b is not None]
@@ -168,6 +169,11 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
         return None
     c = check(X, Y, Wd, Ht, heads, must_keep, bodies, avoid, (), people, floor, bare=bare)
     hard = c["cut"] + c["lost"] + c["on_head"]
+    if bare is not None:                           # the clearance never buys a cut of a head as found
+        def bare_cuts(*windows):
+            v = _shares(*windows, bare)
+            return ((v > HEAD_OUT) & (v < HEAD_WHOLE)).sum(1)
+        hard = np.where(bare_cuts(X, Y, Wd, Ht) > bare_cuts(*col(base))[0], hard0 + 1, hard)
     best = int(hard.min())
     if best > hard0 or (best == hard0 and not soft0):
         return None
@@ -190,9 +196,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
             return None
         pick = int(pool[0])
     win = Box(float(X[pick]), float(Y[pick]), float(Wd[pick]), float(Ht[pick]))
-    if win == base:
-        return None
-    return win, b0, {k: v[pick] for k, v in c.items()}
+    return None if win == base else win
 
 
 def cut(image: np.ndarray, window: Box, size: tuple[int, int], picture: Box | None = None) -> np.ndarray:
@@ -245,24 +249,20 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
     else:
         largest = max((h.area for h in heads), default=0.0)
         people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
-        must = [i for i in people if _share(heads[i], plan.window) >= HEAD_WHOLE]
+        must = [i for i in people if inside_share(heads[i], plan.window) >= HEAD_WHOLE]
         roomy = [clear_head(h, s.head_clearance, width, height) for h in heads] if clear else heads
         found = plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
                          s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
                          title_bodies=s.fit_title_bodies, bare=heads)
         if found is None:
             return plan
-        win = found[0]
-    sh = [_share(h, win) for h in heads]
+        win = found
+    sh = [inside_share(h, win) for h in heads]
     cut_ = tuple(i for i, v in enumerate(sh) if HEAD_OUT < v < HEAD_WHOLE)
     cover = 0.0
     for fx, fy, fw, fh in avoid:
         zone = Box(win.x + fx * win.w, win.y + fy * win.h, fw * win.w, fh * win.h)
-        cover = max([cover] + [_share(h, zone) for h, v in zip(heads, sh) if v >= HEAD_WHOLE])
+        cover = max([cover] + [inside_share(h, zone) for h, v in zip(heads, sh) if v >= HEAD_WHOLE])
     return replace(plan, window=win, faces_cut=cut_, layer_cover=cover,
                    mode="fit" if is_fit(win, Box(0, 0, width, height)) else "crop")
 
-
-def _share(b: Box, window: Box) -> float:
-    i = b.intersection(window)
-    return i.area / b.area if i and b.area > 0 else 0.0

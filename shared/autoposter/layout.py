@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from .cropping import inside_share
 from .geometry import Box
 
 
@@ -143,14 +144,8 @@ BODY_CLEAR = 0.07           # ...that is, more than this share of a body's box, 
 
 def covers(box: Box, faces, bodies) -> tuple[float, float]:
     """The most of any head and of any body that ``box`` covers (shares of their boxes)."""
-    def worst(items):
-        out = 0.0
-        for b in items:
-            inter = b.intersection(box)
-            if inter is not None and b.w * b.h > 0:
-                out = max(out, inter.w * inter.h / (b.w * b.h))
-        return out
-    return worst(faces), worst(bodies)
+    return (max((inside_share(f, box) for f in faces), default=0.0),
+            max((inside_share(b, box) for b in bodies), default=0.0))
 
 
 def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box], salient: Box | None,
