@@ -198,3 +198,18 @@ def test_commands_of_an_extra_not_installed_say_which_in_one_line(tmp_path, argv
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Settings::MissingExtra" in lines[0] and "pip install" in lines[0], r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_signal_during_a_native_import_still_exits_128_plus_the_signal():
+    """SIGTERM/SIGHUP/SIGQUIT raise SystemExit(128 + n) from the handler; when that lands while
+    onnxruntime initialises, Python wraps it in an ImportError — still the signal's exit."""
+    from autoposter.cli import _signal_exit
+    try:
+        try:
+            raise SystemExit(131)
+        except SystemExit as stop:
+            raise ImportError("initialization failed") from stop
+    except ImportError as wrapped:
+        assert _signal_exit(wrapped).code == 131
+    assert _signal_exit(ImportError("no module named x")) is None
+    assert _signal_exit(SystemExit(2)) is None                    # argparse's own exit is not a signal

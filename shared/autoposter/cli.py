@@ -307,6 +307,16 @@ def _quiet_streams() -> None:
                 pass
 
 
+def _signal_exit(exc: BaseException) -> SystemExit | None:
+    """The ``SystemExit(128 + signal)`` that ``_terminate`` raised, if ``exc`` is it or was caused by it."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, SystemExit):
+            return exc if isinstance(exc.code, int) and exc.code > 128 else None
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
 def main(argv=None) -> int:
     import errno
     import signal
@@ -328,11 +338,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         _say("autoposter: interrupted; nothing was left half-written", sys.stderr)
         return 130
-    except SystemExit as exc:
-        if isinstance(exc.code, int) and exc.code > 128:
-            _say(f"autoposter: {signal.Signals(exc.code - 128).name}: stopped; nothing was left half-written",
-                 sys.stderr)
-        raise
+    except (SystemExit, ImportError) as exc:
+        stop = _signal_exit(exc)                 # a signal that landed while a native module initialised
+        if stop is None:                         # (onnxruntime) arrives wrapped in an ImportError
+            raise
+        _say(f"autoposter: {signal.Signals(stop.code - 128).name}: stopped; nothing was left half-written",
+             sys.stderr)
+        raise stop from None
     finally:
         _quiet_streams()
 

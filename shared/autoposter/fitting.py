@@ -67,8 +67,8 @@ def _shares(X, Y, Wd, Ht, boxes: list[Box]) -> np.ndarray:
 
 def _covered(zx, zy, zw, zh, boxes: np.ndarray) -> np.ndarray:
     """Share of each box (…, M) under zones given as arrays broadcastable to (…, 1)."""
-    ix = np.clip(np.minimum(zx + zw, boxes[:, 2]) - np.maximum(zx, boxes[:, 0]), 0, None)
-    iy = np.clip(np.minimum(zy + zh, boxes[:, 3]) - np.maximum(zy, boxes[:, 1]), 0, None)
+    ix = np.maximum(np.minimum(zx + zw, boxes[:, 2]) - np.maximum(zx, boxes[:, 0]), 0)
+    iy = np.maximum(np.minimum(zy + zh, boxes[:, 3]) - np.maximum(zy, boxes[:, 1]), 0)
     return ix * iy / boxes[:, 4]
 
 
@@ -117,17 +117,20 @@ def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free) -> np.ndarr
     out = np.zeros(n, bool)
     for (rx, ry, rw, rh), (zw0, zh) in free:
         ok = np.zeros(n, bool)
-        for zw in (zw0 * k for k in SHRINK):
-            for tx in np.linspace(rx, rx + rw - zw, 5):
-                for ty in np.linspace(ry, ry + rh - zh, 12):
-                    zx, zy = (X + tx * Wd)[:, None], (Y + ty * Ht)[:, None]
-                    zW, zH = (zw * Wd)[:, None], (zh * Ht)[:, None]
-                    good = ~ok
-                    if heads:
-                        good &= ~((_covered(zx, zy, zW, zH, H) > LAYER_ON_HEAD) & (sh > HEAD_OUT)).any(1)
-                    if bodies:
-                        good &= ~((_covered(zx, zy, zW, zH, B) > LAYER_ON_BODY) & (bsh > HEAD_OUT)).any(1)
-                    ok |= good
+        spots = [(zw0 * k, tx, ty) for k in SHRINK for tx in np.linspace(rx, rx + rw - zw0 * k, 5)
+                 for ty in np.linspace(ry, ry + rh - zh, 12)]
+        for zw, tx, ty in spots:
+            todo = np.nonzero(~ok)[0]                  # windows still without a spot
+            if not len(todo):
+                break
+            x, y, w, h = X[todo], Y[todo], Wd[todo], Ht[todo]
+            zx, zy, zW, zH = (x + tx * w)[:, None], (y + ty * h)[:, None], (zw * w)[:, None], (zh * h)[:, None]
+            good = np.ones(len(todo), bool)
+            if heads:
+                good &= ~((_covered(zx, zy, zW, zH, H) > LAYER_ON_HEAD) & (sh[todo] > HEAD_OUT)).any(1)
+            if bodies:
+                good &= ~((_covered(zx, zy, zW, zH, B) > LAYER_ON_BODY) & (bsh[todo] > HEAD_OUT)).any(1)
+            ok[todo[good]] = True
         out |= ~ok
     return out
 
@@ -184,8 +187,8 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     pool = pool[np.lexsort((np.round(dist[pool], 2), np.round(backdrop[pool], 2), Wd[pool]))]
     pick = None
     if free:                                       # ...with a spot for the title: checked in that order,
-        for s0 in range(0, len(pool), 256):        # a chunk at a time (the costly check)
-            idx = pool[s0:s0 + 256]
+        for s0 in range(0, len(pool), 64):         # a chunk at a time (the costly check)
+            idx = pool[s0:s0 + 64]
             miss = no_spot(X[idx], Y[idx], Wd[idx], Ht[idx], heads if bare is None else bare,
                            bodies if title_bodies else [], free)
             if (~miss).any():
