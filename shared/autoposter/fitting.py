@@ -8,10 +8,12 @@ the same way: show a larger window — the whole group, room above the heads, a 
 and fill what lies outside the picture with the picture itself, blurred and dimmed.
 
 ``plan_fit`` searches windows larger than the crop (up to ``fit_max_scale`` times its side, at most
-``fit_max_backdrop`` of the poster outside the picture) for the smallest one that cuts no head,
-keeps every person the crop kept, keeps fixed layers off kept heads and leaves each free layer a
-spot off heads and bodies. It runs only when the crop fails one of these (template ``fit: auto``)
-and returns nothing when no larger window does better. ``contain`` (template ``fit: contain``) is
+``fit_max_backdrop`` of the poster outside the picture) for the smallest one that cuts no head
+(heads judged with ``head_clearance``, never slicing more of the heads as found than the crop),
+keeps every person the crop kept and no less of their bodies, the group or the subject, keeps
+fixed layers off kept heads and leaves each free layer a spot off the heads (and, with
+``fit_title_bodies``, the bodies). It runs only when the crop fails one of these (template
+``fit: auto``) and returns nothing when no larger window does better. ``contain`` (template ``fit: contain``) is
 the whole picture on its backdrop — for sources much wider or smaller than the poster.
 
 ``cut`` renders any window: a window inside the picture is the plain slice and resize it always
