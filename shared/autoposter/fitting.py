@@ -103,7 +103,7 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
         cov = _covered(X[:, None] + fx * Wd[:, None], Y[:, None] + fy * Ht[:, None], fw * Wd[:, None],
                        fh * Ht[:, None], H)
         on_head |= ((cov > FIXED_ON_HEAD) & kept).any(1)
-    out = {"cut": cut, "lost": lost, "on_head": on_head, "kept": kept.sum(1)}
+    out = {"cut": cut, "lost": lost, "on_head": on_head}
     if free:
         out["no_spot"] = no_spot(X, Y, Wd, Ht, bare, bodies if title_bodies else [], free)
     return out
