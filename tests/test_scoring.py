@@ -121,3 +121,18 @@ def test_a_static_cameras_frames_are_one_content_and_ties_go_to_what_a_person_no
     b = NS(total=0.699, dhash=scoring.dhash(photo("astronaut")), shot=2, frame_time=9.0, faces=[1, 2],
            scores={"sharpness": 0.6})
     assert scoring.choose([a, b], 1, 10) == [b]              # 0.70 each: two people beat one
+
+
+def test_sharpness_at_output_reuses_the_reduced_crop_only_when_it_is_the_same_resample():
+    import cv2
+    import numpy as np
+    from autoposter.images import downscale
+    from autoposter.scoring import sharpness_at_output
+    rng = np.random.default_rng(3)
+    region = cv2.GaussianBlur(rng.integers(0, 255, (1080, 608, 3), dtype=np.uint8), (0, 0), 1.5)
+    reduced = downscale(region, 512)                              # 288×512: the story's own resample
+    assert sharpness_at_output(region, (1080, 1920), reduced=reduced) == sharpness_at_output(region, (1080, 1920))
+    wrong = downscale(region, 300)                                # another size: not used
+    assert sharpness_at_output(region, (1080, 1920), reduced=wrong) == sharpness_at_output(region, (1080, 1920))
+    small = region[:100, :56]                                     # enlarged: cubic, never the reduced copy
+    assert sharpness_at_output(small, (1080, 1920), reduced=small) == sharpness_at_output(small, (1080, 1920))

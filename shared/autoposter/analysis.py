@@ -341,7 +341,7 @@ def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads:
     region = image[y:y + ch, x:x + cw]
     crop = downscale(region, 512)                         # the other measures work at ≤ 512 px
     out = (max(1, round(sc.width * cw / max(w, 1))), max(1, round(sc.height * ch / max(h, 1))))
-    sharp = scoring.sharpness_at_output(region, out, s.sharpness_half)
+    sharp = scoring.sharpness_at_output(region, out, s.sharpness_half, reduced=crop)
     grown = fr.face_boxes(settings.crop.face_margin)
     inside = [i for i, b in enumerate(grown) if inside_share(b, window) >= settings.crop.whole]
     expr = None

@@ -72,15 +72,21 @@ def sharpness(img: np.ndarray, half: float = 120.0) -> float:
 
 
 def sharpness_at_output(region: np.ndarray, out_size: tuple[int, int], half: float = 120.0,
-                        measure_side: int = 512) -> float:
+                        measure_side: int = 512, reduced: np.ndarray | None = None) -> float:
     """M10 judged at the poster's own scale (Q4): the crop is resampled to the output's shape at
-    ``measure_side`` px per output side, so a crop enlarged 8× is measured blurred, as printed."""
+    ``measure_side`` px per output side, so a crop enlarged 8× is measured blurred, as printed.
+    ``reduced``: ``downscale(region, measure_side)`` when the caller has it; used when it is that
+    very resample (same size, shrunk by area), which saves a second pass over a full-size crop."""
     ow, oh = out_size
     k = measure_side / max(ow, oh)
     mw, mh = max(8, round(ow * k)), max(8, round(oh * k))
     h, w = region.shape[:2]
     interp = cv2.INTER_AREA if w >= mw else cv2.INTER_CUBIC
-    v = float(cv2.Laplacian(_gray(cv2.resize(region, (mw, mh), interpolation=interp)), cv2.CV_64F).var())
+    if reduced is not None and interp == cv2.INTER_AREA and reduced.shape[:2] == (mh, mw):
+        small = reduced
+    else:
+        small = cv2.resize(region, (mw, mh), interpolation=interp)
+    v = float(cv2.Laplacian(_gray(small), cv2.CV_64F).var())
     return v / (v + half)
 
 
