@@ -302,7 +302,8 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
                          fr.salient_profile)
         if focus is None:                                      # Q1/Q2/Q7: a larger window where the crop fails
             plan = refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop, avoid,
-                         tpl.free_fractions(name) if tpl is not None else (), tpl.fit if tpl is not None else "auto", sal_local, clear=True)
+                         tpl.free_fractions(name) if tpl is not None else (),
+                         tpl.fit if tpl is not None else "auto", sal_local, clear=True)
         window = plan.window.shift(area.x, area.y)
         group = plan.group.shift(area.x, area.y) if plan.group else None
         x, y, w, h = (int(v) for v in window.to_list(None))
