@@ -69,14 +69,17 @@ def test_a_crop_that_passes_every_check_is_left_alone():
 
 
 def test_the_title_gets_a_spot_off_a_body_that_fills_the_frame():
-    head, body = Box(400, 60, 200, 240), Box(200, 40, 600, 1000)    # a portrait: the body fills the frame
+    # a row of five people fills the frame: any title, however small (layout.SHRINK), covers more than
+    # BODY_CLEAR of somebody, until the window grows a band below them
+    heads = [Box(20 + 200 * i, 60, 160, 190) for i in range(5)]
+    bodies = [Box(200 * i, 40, 200, 1000) for i in range(5)]
     free = [((0.04, 0.12, 0.92, 0.85), (0.88, 0.13))]
     s = CropSettings(fit_title_bodies=True)                  # off by default: editors preferred no band
-    plan = plan_crop(1000, 1040, SCENARIOS["feed"], [], None, s, (), [head], [body])
-    assert refit(plan, 1000, 1040, [head], [body], CropSettings(), (), free) == plan
-    one = lambda b: check(*(np.array([v], float) for v in (b.x, b.y, b.w, b.h)), [head], [0], [body], (), free)  # noqa: E731
+    plan = plan_crop(1000, 1040, SCENARIOS["feed"], [], None, s, (), heads, bodies)
+    assert refit(plan, 1000, 1040, heads, bodies, CropSettings(), (), free) == plan
+    one = lambda b: check(*(np.array([v], float) for v in (b.x, b.y, b.w, b.h)), heads, [], bodies, (), free)  # noqa: E731
     assert one(plan.window)["no_spot"][0]
-    fit = refit(plan, 1000, 1040, [head], [body], s, (), free)
+    fit = refit(plan, 1000, 1040, heads, bodies, s, (), free)
     assert not one(fit.window)["no_spot"][0] and one(fit.window)["cut"][0] == 0
 
 

@@ -88,3 +88,21 @@ def test_a_title_narrows_before_it_covers_a_body():
     assert pl.box.w < 950 and pl.extra.get("narrowed")                  # the full width could not stay off
     wide = free_place(gray, region, (950, 184), [head], None, "title")  # nobody's body: full width
     assert wide.box.w == 950
+
+
+def test_a_title_shrinks_when_no_narrower_one_keeps_off_the_bodies():
+    """Two people fill the poster top to bottom with a gap between them: no title of the template's
+    height clears the bodies, a smaller one fits the gap; none at all: the least covering is taken."""
+    import numpy as np
+    from autoposter.layout import SHRINK, covers, free_place
+    gray = np.full((1080, 1080), 128, np.uint8)
+    heads = [Box(120, 60, 200, 240), Box(760, 60, 200, 240)]
+    bodies = [Box(20, 40, 560, 1040), Box(660, 40, 400, 1040)]            # 80 px apart, full height
+    region = Box(43, 130, 994, 918)
+    pl = free_place(gray, region, (950, 184), heads, None, "title", bodies=bodies)
+    assert pl.extra.get("shrunk") and pl.box.h < 184                      # smaller, both ways
+    assert (pl.box.w, pl.box.h) in {(round(950 * kw), round(184 * kh)) for kw, kh in SHRINK}
+    h, _ = covers(pl.box, heads, bodies)
+    assert h == 0.0
+    full = free_place(gray, region, (950, 184), heads, None, "title")   # no bodies known: template size
+    assert (full.box.w, full.box.h) == (950, 184)

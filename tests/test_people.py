@@ -192,3 +192,21 @@ def test_person_round_trip(persons):
     assert all(abs(a[0] - b[0]) <= 0.05 and abs(a[2] - b[2]) <= 5e-4 for a, b in zip(back.keypoints, p.keypoints))
     bare = people.Person(Box(1, 2, 3, 4), Box(1, 2, 1, 1), 0.7)
     assert people.Person.from_dict(json.loads(json.dumps(bare.to_dict()))) == bare
+
+
+def test_a_person_holds_one_face_and_a_head_placed_twice_is_dropped():
+    """FrameResult.heads: a head box that holds two faces gives each its own head (the second is
+    someone else's), and a faceless head lying mostly within a faced one (landmarks that mixed two
+    people) is the same head, not a third person; a faceless head on its own (seen from behind) stays."""
+    from autoposter.analysis import FrameResult
+    from autoposter.faces import Face
+    big = people.Person(Box(50, 50, 300, 600), Box(100, 60, 200, 220), 0.9)          # head over two faces
+    twice = people.Person(Box(90, 60, 260, 600), Box(110, 70, 80, 90), 0.5)          # within the first head
+    behind = people.Person(Box(600, 50, 200, 600), Box(650, 60, 100, 120), 0.8)      # no face: from behind
+    faces = [Face(Box(120, 100, 60, 80), 1.0), Face(Box(230, 150, 50, 70), 1.0)]
+    fr = FrameResult(0.0, 0, 1000, 800, faces, None, people=[big, twice, behind])
+    heads = fr.heads(0.2)
+    assert len(heads) == 3                                   # first person, the second face, the back
+    assert sum(h.contains(Box(230, 150, 50, 70)) for h in heads) >= 1
+    assert any(h == Box(650, 60, 100, 120) for h in heads)
+    assert not any(h == Box(110, 70, 80, 90) for h in heads)

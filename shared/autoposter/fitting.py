@@ -110,18 +110,18 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
 
 
 def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free) -> np.ndarray:
-    """Per window: does some free layer find no spot (at any of ``layout.SHRINK``'s widths) that
+    """Per window: does some free layer find no spot (at any of ``layout.SHRINK``'s sizes) that
     covers no head and at most ``LAYER_ON_BODY`` of any body shown?"""
     n = len(X)
     sh = _shares(X, Y, Wd, Ht, heads)
     bsh = _shares(X, Y, Wd, Ht, bodies)
     H, B = _arr(heads), _arr(bodies)
     out = np.zeros(n, bool)
-    for (rx, ry, rw, rh), (zw0, zh) in free:
+    for (rx, ry, rw, rh), (zw0, zh0) in free:
         ok = np.zeros(n, bool)
-        spots = [(zw0 * k, tx, ty) for k in SHRINK for tx in np.linspace(rx, rx + rw - zw0 * k, 5)
-                 for ty in np.linspace(ry, ry + rh - zh, 12)]
-        for zw, tx, ty in spots:
+        spots = [(zw0 * kw, zh0 * kh, tx, ty) for kw, kh in SHRINK for tx in np.linspace(rx, rx + rw - zw0 * kw, 5)
+                 for ty in np.linspace(ry, ry + rh - zh0 * kh, 12)]
+        for zw, zh, tx, ty in spots:
             todo = np.nonzero(~ok)[0]                  # windows still without a spot
             if not len(todo):
                 break

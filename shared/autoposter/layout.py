@@ -138,7 +138,8 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
     return Placement(name, "free", box, r, cands, float(overlap[iy, ix]), float(var[iy, ix]), merged)
 
 
-SHRINK = (1.0, 0.78, 0.6)   # Q2: a free layer narrows (its text wraps smaller) before it covers a person...
+# Q2: a free layer narrows (its text wraps smaller), then shrinks, before it covers a person...
+SHRINK = ((1.0, 1.0), (0.78, 1.0), (0.6, 1.0), (0.6, 0.75), (0.5, 0.6))   # (width, height) of the template's size
 BODY_CLEAR = 0.07           # ...that is, more than this share of a body's box, or any of a head
 
 
@@ -150,16 +151,19 @@ def covers(box: Box, faces, bodies) -> tuple[float, float]:
 
 def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box], salient: Box | None,
                name: str = "free", bodies=()) -> Placement:
-    """``free_box`` at the template's size, or narrower (``SHRINK``) when only a narrower box keeps
-    off every head and body: the widest clear one wins; when none is clear, the one that covers the
-    least (heads first, then bodies)."""
+    """``free_box`` at the template's size, or narrower, then smaller (``SHRINK``), when only such a
+    box keeps off every head and body: the largest clear one wins; when none is clear, the one that
+    covers the least (heads first, then bodies), the largest of those."""
     tried = []
-    for k in SHRINK if (faces or bodies) else (1.0,):
-        pl = free_box(gray, region, (max(1, round(size[0] * k)), size[1]), faces, salient, name, bodies=bodies)
-        if k < 1.0:
-            pl.extra["narrowed"] = k
+    for kw, kh in SHRINK if (faces or bodies) else ((1.0, 1.0),):
+        pl = free_box(gray, region, (max(1, round(size[0] * kw)), max(1, round(size[1] * kh))), faces, salient,
+                      name, bodies=bodies)
+        if kw < 1.0:
+            pl.extra["narrowed"] = kw
+        if kh < 1.0:
+            pl.extra["shrunk"] = kh
         head, body = covers(pl.box, faces, bodies)
         if head == 0.0 and body <= BODY_CLEAR:
             return pl
-        tried.append((round(head, 3), round(body, 3), -k, pl))
+        tried.append((round(head, 3), round(body, 3), -kw * kh, pl))
     return min(tried, key=lambda t: t[:3])[3]
