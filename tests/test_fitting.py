@@ -52,6 +52,23 @@ def test_a_head_under_the_logo_gets_room_above_it():
     assert fit.mode == "fit" and fit.layer_cover <= s.layer_cover and fit.window.y < 0
 
 
+def test_a_layer_touching_the_hair_is_over_the_head_too():
+    """The search box over the top 3 % of a head (its hair, where detected heads run larger than
+    drawn ones) counts as over it at the default ``layer_cover``, and the window fits room above;
+    a template tuned to tolerate 5 % keeps the crop."""
+    avoid = [(0.50, 0.03, 0.46, 0.07)]                   # the feed's search box
+    heads = [Box(350, 0, 880, 640)]                      # a close-up: hair from the frame's top, as wide as
+    # the window, so no sideways move takes the box off it
+    loose = CropSettings(layer_cover=0.05)
+    plan = plan_crop(1600, 900, SCENARIOS["feed"], [], None, loose, avoid, heads)
+    assert 0.02 < plan.layer_cover <= 0.05, plan.layer_cover
+    assert refit(plan, 1600, 900, heads, [], loose, avoid) == plan
+    strict = plan_crop(1600, 900, SCENARIOS["feed"], [], None, CropSettings(), avoid, heads)
+    assert strict.layer_cover > CropSettings().layer_cover       # no crop clears it...
+    fit = refit(strict, 1600, 900, heads, [], CropSettings(), avoid)
+    assert fit.mode == "fit" and fit.window.y < 0 and fit.layer_cover <= CropSettings().layer_cover  # ...a fit does
+
+
 def test_never_keeps_the_crop_and_contain_shows_the_whole_picture():
     heads = _row([300, 410, 520, 630, 740, 850])
     s = CropSettings()

@@ -43,7 +43,7 @@ class CropSettings:
     whole: float = 0.95      # Q1: a face at least this share inside the crop is kept whole...
     outside: float = 0.05    # ...at most this share inside is left out; anything between is "cut"
     person_share: float = 0.25  # faces at least this share of the group's largest face count as people to keep
-    layer_cover: float = 0.05   # Q2: a fixed layer covering more of a kept face than this moves the window
+    layer_cover: float = 0.02   # Q2: a fixed layer covering more of a kept head than this moves (or fits) the window
     face_margin: float = 0.2    # Q1/Q2 judge a face by its detector box grown this share of its size each
                                 # side: a person's face runs ear to ear and hairline to chin, MTCNN's box less
     head_clearance: float = 0.1  # Q1: where it costs no person, window edges keep this share of a head's size

@@ -30,7 +30,8 @@ from .geometry import Box
 from .layout import BODY_CLEAR, SHRINK
 
 HEAD_WHOLE, HEAD_OUT = 0.95, 0.05    # Q1's shares (CropSettings.whole/outside)
-FIXED_ON_HEAD = 0.05                  # a fixed layer over more than this share of a kept head covers it (Q2)
+FIXED_ON_HEAD = 0.02                  # a fixed layer over more than this share of a kept head covers it (Q2;
+                                      # CropSettings.layer_cover, which refit passes)
 LAYER_ON_HEAD = 0.0                   # a free layer may cover no part of a head (layout.free_box puts heads first)
 LAYER_ON_BODY = BODY_CLEAR            # ... of a body's box (Q2's bench counts 10 %; detected boxes differ)
 FLOOR_SLACK = 0.005                   # a fit shows the crop's group, bodies and subject: this much less at most
@@ -79,7 +80,7 @@ def _arr(boxes: list[Box]) -> np.ndarray:
 
 
 def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box], avoid=(), free=(),
-          people=(), floor=None, title_bodies: bool = True, bare=None) -> dict:
+          people=(), floor=None, title_bodies: bool = True, bare=None, layer_cover: float = FIXED_ON_HEAD) -> dict:
     """Per window (arrays), what a picture editor checks: heads cut, kept people lost (or, of
     ``people``, nobody kept at all; or less of a body or the subject shown than ``floor`` says),
     fixed layers on kept heads, and — when ``free`` is given — free layers with no spot off the
@@ -102,7 +103,7 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
             break
         cov = _covered(X[:, None] + fx * Wd[:, None], Y[:, None] + fy * Ht[:, None], fw * Wd[:, None],
                        fh * Ht[:, None], H)
-        on_head |= ((cov > FIXED_ON_HEAD) & kept).any(1)
+        on_head |= ((cov > layer_cover) & kept).any(1)
     out = {"cut": cut, "lost": lost, "on_head": on_head}
     if free:
         out["no_spot"] = no_spot(X, Y, Wd, Ht, bare, bodies if title_bodies else [], free)
@@ -139,7 +140,8 @@ def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free) -> np.ndarr
 
 def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: list[int], bodies: list[Box],
              avoid=(), free=(), max_scale: float = 1.8, max_backdrop: float = 0.45, steps: int = 31, people=(),
-             salient: Box | None = None, group: Box | None = None, title_bodies: bool = False, bare=None):
+             salient: Box | None = None, group: Box | None = None, title_bodies: bool = False, bare=None,
+             layer_cover: float = FIXED_ON_HEAD):
     """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
     the editor's checks, or None. With ``bare`` (the heads as found; ``heads`` then carry the
     clearance), a window never slices more of the found heads than ``base`` does."""
@@ -148,7 +150,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     shown = list(bodies) + [b for b in (salient, group) if b is not None]
     col = lambda b: tuple(np.array([v], float) for v in (b.x, b.y, b.w, b.h))  # noqa: E731
     floor = (shown, _shares(*col(base), shown)[0])
-    b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor, title_bodies, bare)
+    b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor, title_bodies, bare, layer_cover)
     hard0, soft0 = int(b0["cut"][0] + b0["lost"][0] + b0["on_head"][0]), bool(free) and bool(b0["no_spot"][0])
     if hard0 == 0 and not soft0:
         return None
@@ -172,7 +174,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     X, Y, Wd, Ht, backdrop = X[sel], Y[sel], Wd[sel], Ht[sel], backdrop[sel]
     if not len(X):
         return None
-    c = check(X, Y, Wd, Ht, heads, must_keep, bodies, avoid, (), people, floor, bare=bare)
+    c = check(X, Y, Wd, Ht, heads, must_keep, bodies, avoid, (), people, floor, bare=bare, layer_cover=layer_cover)
     hard = c["cut"] + c["lost"] + c["on_head"]
     if bare is not None:                           # the clearance never buys a cut of a head as found
         def bare_cuts(*windows):
@@ -258,7 +260,7 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         roomy = [clear_head(h, s.head_clearance, width, height) for h in heads] if clear else heads
         found = plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
                          s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
-                         title_bodies=s.fit_title_bodies, bare=heads)
+                         title_bodies=s.fit_title_bodies, bare=heads, layer_cover=s.layer_cover)
         if found is None:
             return plan
         win = found
