@@ -91,18 +91,24 @@ def test_a_title_narrows_before_it_covers_a_body():
 
 
 def test_a_title_shrinks_when_no_narrower_one_keeps_off_the_bodies():
-    """Two people fill the poster top to bottom with a gap between them: no title of the template's
-    height clears the bodies, a smaller one fits the gap; none at all: the least covering is taken."""
+    """A person fills the poster: only the smallest title covers at most BODY_CLEAR of their body.
+    When no size is clear (a row of people), the title keeps the template's height: a small
+    title slipped between chests reads worse than a full one over legs."""
     import numpy as np
-    from autoposter.layout import SHRINK, covers, free_place
+    from autoposter.layout import BODY_CLEAR, SHRINK, covers, free_place
     gray = np.full((1080, 1080), 128, np.uint8)
-    heads = [Box(120, 60, 200, 240), Box(760, 60, 200, 240)]
-    bodies = [Box(20, 40, 560, 1040), Box(660, 40, 400, 1040)]            # 80 px apart, full height
     region = Box(43, 130, 994, 918)
-    pl = free_place(gray, region, (950, 184), heads, None, "title", bodies=bodies)
+    head, body = Box(400, 60, 280, 300), Box(0, 40, 1080, 960)
+    pl = free_place(gray, region, (950, 184), [head], None, "title", bodies=[body])
     assert pl.extra.get("shrunk") and pl.box.h < 184                      # smaller, both ways
     assert (pl.box.w, pl.box.h) in {(round(950 * kw), round(184 * kh)) for kw, kh in SHRINK}
-    h, _ = covers(pl.box, heads, bodies)
-    assert h == 0.0
+    h, b = covers(pl.box, [head], [body])
+    assert h == 0.0 and b <= BODY_CLEAR
+    heads = [Box(216 * i + 40, 50, 136, 160) for i in range(5)]
+    bodies = [Box(216 * i, 40, 216, 1040) for i in range(5)]             # a row of five, full height
+    two = free_place(gray, region, (950, 184), heads, None, "title", bodies=bodies)
+    assert max(covers(two.box, heads, bodies)[1], 0) > BODY_CLEAR          # nothing is clear here...
+    assert two.box.h == 184 and not two.extra.get("shrunk")               # ...so the template's height
+    assert covers(two.box, heads, bodies)[0] == 0.0
     full = free_place(gray, region, (950, 184), heads, None, "title")   # no bodies known: template size
     assert (full.box.w, full.box.h) == (950, 184)

@@ -152,8 +152,9 @@ def covers(box: Box, faces, bodies) -> tuple[float, float]:
 def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box], salient: Box | None,
                name: str = "free", bodies=()) -> Placement:
     """``free_box`` at the template's size, or narrower, then smaller (``SHRINK``), when only such a
-    box keeps off every head and body: the largest clear one wins; when none is clear, the one that
-    covers the least (heads first, then bodies), the largest of those."""
+    box keeps off every head and body: the largest clear one wins. When none is clear, the one that
+    covers the least of the heads, then one of the template's height (a small title slipped between
+    a group's chests reads worse than a full one over their legs), then the least of a body."""
     tried = []
     for kw, kh in SHRINK if (faces or bodies) else ((1.0, 1.0),):
         pl = free_box(gray, region, (max(1, round(size[0] * kw)), max(1, round(size[1] * kh))), faces, salient,
@@ -165,5 +166,5 @@ def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list
         head, body = covers(pl.box, faces, bodies)
         if head == 0.0 and body <= BODY_CLEAR:
             return pl
-        tried.append((round(head, 3), round(body, 3), -kw * kh, pl))
-    return min(tried, key=lambda t: t[:3])[3]
+        tried.append((round(head, 3), kh < 1.0, round(body, 3), -kw * kh, pl))
+    return min(tried, key=lambda t: t[:4])[-1]
