@@ -72,7 +72,7 @@ def ours(img, det, settings, tpl) -> dict:
     a crop per scenario for the template, its layers laid out. {scenario: (crop, placements, reason)}."""
     fr = analyze_frame(img, det, settings)
     work = [(SimpleNamespace(id=0, time=0.0), fr, score_crops(img, fr, list(tpl.scenarios), settings, [tpl]))]
-    work = relearn_shortlist(work, {0: img}, [tpl], list(tpl.scenarios), settings)
+    work = relearn_shortlist(work, {0: img}, [tpl], list(tpl.scenarios), settings, det.people)
     out = {}
     for c in work[0][2]:
         if c.template == tpl.name and c.scenario not in out:

@@ -255,10 +255,27 @@ def test_window_edges_keep_clear_of_heads_where_that_costs_nobody():
     cut nobody the plan takes one whose edges keep a tenth of a head clear of it."""
     w, h = 1920, 1080
     a, b = Box(600, 300, 200, 240), Box(900, 300, 120, 144)        # both fit a 9:16 window, just
-    tight = plan_crop(w, h, SCENARIOS["story"], [a, b], None, CropSettings(head_clearance=0.0))
+    tight = plan_crop(w, h, SCENARIOS["story"], [a, b], None, CropSettings(head_clearance=0.0, head_clearance_min=0.0))
     roomy = plan_crop(w, h, SCENARIOS["story"], [a, b], None)
     assert tight.faces_cut == () and roomy.faces_cut == ()
     ha, hb = (person_face(f, 0.2, w, h) for f in (a, b))
     assert all(win.contains(ha) and win.contains(hb) for win in (tight.window, roomy.window))
     assert tight.window.x2 - hb.x2 < 1                             # without the margin: the edge on the hair
     assert roomy.window.x2 - hb.x2 >= (0.1 - 0.05 * 1.2) * hb.w - 1   # with it: clear (the 95 % rule's slack aside)
+
+
+def test_small_heads_get_a_clearance_in_pixels_of_the_picture():
+    """A pedestrian's head 14 px wide is off by as many pixels as a close-up's: the edge keeps at least
+    ``head_clearance_min`` of the picture's shorter side clear, not a tenth of 14 px."""
+    w, h = 768, 576
+    small = Box(100, 100, 14, 16)
+    near = lambda a, b: all(abs(u - v) < 1e-6 for u, v in zip(a.to_list(None), b.to_list(None)))  # noqa: E731
+    assert near(clear_head(small, 0.1, w, h, 0.01 * h), Box(100 - 5.76, 100 - 5.76, 14 + 11.52, 16 + 11.52))
+    assert near(clear_head(small, 0.1, w, h), Box(98.6, 98.4, 16.8, 19.2))
+    big = Box(100, 100, 200, 240)                                   # large heads: the share decides
+    assert clear_head(big, 0.1, w, h, 0.01 * h) == clear_head(big, 0.1, w, h)
+    a, b = Box(210, 300, 14, 16), Box(490, 280, 14, 16)             # a 9:16 window (324 px) holds both
+    p = plan_crop(w, h, SCENARIOS["story"], [a, b], None, CropSettings())
+    assert p.faces_cut == ()
+    ha, hb = (person_face(f, 0.2, w, h) for f in (a, b))
+    assert min(p.window.x2 - hb.x2, ha.x - p.window.x) >= 0.01 * h - 1.5

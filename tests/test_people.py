@@ -210,3 +210,17 @@ def test_a_person_holds_one_face_and_a_head_placed_twice_is_dropped():
     assert sum(h.contains(Box(230, 150, 50, 70)) for h in heads) >= 1
     assert any(h == Box(650, 60, 100, 120) for h in heads)
     assert not any(h == Box(110, 70, 80, 90) for h in heads)
+
+
+def test_pedestrians_too_small_for_the_whole_frame_are_found_on_tiles(persons):
+    """OpenCV's vtest.avi at 61.5 s (the people bench's frame, hand-labelled): the whole-frame pass finds
+    nobody; the tiles find the two nearest pedestrians, and people already known are not found twice."""
+    img = cv2.imread(str(Path(__file__).resolve().parents[1] / "bench" / "labels" / "images" / "vtest_0061.5s.jpg"))
+    assert img is not None
+    assert persons.detect(img) == []
+    small = persons.detect_small(img)
+    for hand in (Box(371, 426, 44, 150), Box(570, 276, 35, 110)):         # bodies by hand
+        assert any(covered(p.box, hand) > 0.8 and covered(hand, p.box) > 0.5 for p in small), hand
+    assert persons.detect_small(img, small) == []
+    off = people.PersonDetector(people.PeopleSettings(tiles=0), nets=persons.nets)
+    assert off.detect_small(img) == []

@@ -106,3 +106,36 @@ def test_a_crop_penalised_below_the_threshold_is_rejected_not_published():
     story = [c for c in score_crops(img, fr, ["story"], s)]
     assert story and all(c.faces_cut for c in story)
     assert all(c.rejected and c.rejected.startswith("low_score") for c in story)
+
+
+def test_the_shortlist_finds_people_too_small_for_the_whole_frame(detector):
+    """relearn_shortlist with a person detector: on OpenCV's vtest frame (nobody found on the whole
+    frame) the tiles add the pedestrians to the frame's people, and its crops are scored again with
+    them; the same call without a person detector leaves the frame's people alone."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import cv2
+    from autoposter.analysis import Detectors, analyze_frame, score_crops
+    from autoposter.people import PersonDetector
+    from autoposter.pipeline import relearn_shortlist
+    from autoposter.settings import Settings
+
+    img = cv2.imread(str(Path(__file__).resolve().parents[1] / "bench" / "labels" / "images" / "vtest_0061.5s.jpg"))
+    s = Settings()
+    det = Detectors(detector, PersonDetector(s.people, threads=1))
+    ref = SimpleNamespace(id=0, time=0.0)
+
+    def work():
+        fr = analyze_frame(img, det, s)
+        return [(ref, fr, score_crops(img, fr, ["story"], s, None))]
+
+    before = work()
+    assert before[0][1].people == []
+    plain = relearn_shortlist(work(), {0: img}, None, ["story"], s)
+    assert plain[0][1].people == []
+    after = relearn_shortlist(work(), {0: img}, None, ["story"], s, det.people)
+    fr = after[0][1]
+    assert len(fr.people) >= 2 and fr.bodies()
+    assert after[0][2] is not before[0][2]                              # scored again
+    assert all(c.crop.intersection(fr.people[0].box) for c in after[0][2])   # the crop holds a pedestrian

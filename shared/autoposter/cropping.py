@@ -48,6 +48,7 @@ class CropSettings:
                                 # side: a person's face runs ear to ear and hairline to chin, MTCNN's box less
     head_clearance: float = 0.1  # Q1: where it costs no person, window edges keep this share of a head's size
                                  # clear of it: detected heads are a few pixels off the real ones
+    head_clearance_min: float = 0.01  # ... and at least this share of the picture's shorter side (small heads)
     seam_weight: float = 0.25   # Q7, nobody in the frame: weight of the saliency under the window's edges
     fit_max_scale: float = 1.8  # a fit window (fitting.py) is at most this many times the crop's side...
     fit_max_backdrop: float = 0.45  # ...and at most this share of the poster lies outside the picture
@@ -142,13 +143,14 @@ def person_face(f: Box, margin: float, width: float, height: float) -> Box:
                f.h * (1 + 2 * margin)).clip(width, height) or f
 
 
-def clear_head(h: Box, clearance: float, width: float, height: float) -> Box:
-    """``h`` grown by ``clearance`` of its size each side, inside the picture: the head a window's
-    edge keeps clear of (Q1), so a detector a few pixels off does not leave a real head sliced."""
-    if clearance <= 0:
+def clear_head(h: Box, clearance: float, width: float, height: float, floor: float = 0.0) -> Box:
+    """``h`` grown by ``clearance`` of its size each side, and at least ``floor`` pixels, inside the
+    picture: the head a window's edge keeps clear of (Q1), so a detector a few pixels off does not
+    leave a real head sliced (a head 15 px tall is off by as many pixels as one 150 px tall)."""
+    dx, dy = max(clearance * h.w, floor), max(clearance * h.h, floor)
+    if dx <= 0 and dy <= 0:
         return h
-    return Box(h.x - clearance * h.w, h.y - clearance * h.h, h.w * (1 + 2 * clearance),
-               h.h * (1 + 2 * clearance)).clip(width, height) or h
+    return Box(h.x - dx, h.y - dy, h.w + 2 * dx, h.h + 2 * dy).clip(width, height) or h
 
 
 def inside_share(face: Box, window: Box) -> float:
@@ -254,7 +256,8 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
 
     shares = shares_of(faces)
     cut = (shares > s.outside) & (shares < s.whole)
-    roomy = shares_of([clear_head(f, s.head_clearance, width, height) for f in faces])
+    floor = s.head_clearance_min * min(width, height)
+    roomy = shares_of([clear_head(f, s.head_clearance, width, height, floor) for f in faces])
     near = ((roomy > s.outside) & (roomy < s.whole)).sum(0)    # edges within the clearance of a head
     kept = shares >= s.whole
     largest = max(f.area for f in faces)

@@ -257,7 +257,8 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         largest = max((h.area for h in heads), default=0.0)
         people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
         must = [i for i in people if inside_share(heads[i], plan.window) >= HEAD_WHOLE]
-        roomy = [clear_head(h, s.head_clearance, width, height) for h in heads] if clear else heads
+        floor = s.head_clearance_min * min(width, height)
+        roomy = [clear_head(h, s.head_clearance, width, height, floor) for h in heads] if clear else heads
         found = plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
                          s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
                          title_bodies=s.fit_title_bodies, bare=heads, layer_cover=s.layer_cover)
