@@ -214,7 +214,8 @@ def test_a_person_holds_one_face_and_a_head_placed_twice_is_dropped():
 
 def test_pedestrians_too_small_for_the_whole_frame_are_found_on_tiles(persons):
     """OpenCV's vtest.avi at 61.5 s (the people bench's frame, hand-labelled): the whole-frame pass finds
-    nobody; the tiles find the two nearest pedestrians, and people already known are not found twice."""
+    nobody; the tiles find the two nearest pedestrians, and people already known are not found twice;
+    a frame a known person fills half the height of is not searched."""
     img = cv2.imread(str(Path(__file__).resolve().parents[1] / "bench" / "labels" / "images" / "vtest_0061.5s.jpg"))
     assert img is not None
     assert persons.detect(img) == []
@@ -222,5 +223,7 @@ def test_pedestrians_too_small_for_the_whole_frame_are_found_on_tiles(persons):
     for hand in (Box(371, 426, 44, 150), Box(570, 276, 35, 110)):         # bodies by hand
         assert any(covered(p.box, hand) > 0.8 and covered(hand, p.box) > 0.5 for p in small), hand
     assert persons.detect_small(img, small) == []
+    near = people.Person(Box(0, 100, 200, 400), Box(50, 110, 60, 70), 0.9)   # someone fills the frame's height
+    assert persons.detect_small(img, [near]) == []
     off = people.PersonDetector(people.PeopleSettings(tiles=0), nets=persons.nets)
     assert off.detect_small(img) == []

@@ -595,7 +595,9 @@ class PersonDetector:
         of the frame's side. The detector sees the frame at 224 px, where a pedestrian 100 px tall in
         a 768 px surveillance frame is 30 px and missed; on a tile half the frame's side, they are
         found (OpenCV's vtest.avi: 5 of 9 labelled pedestrians in three frames, none from the whole
-        frame). Nine tiles cost nine detector runs plus landmarks: run it on a few frames, not all.
+        frame). Nine tiles cost nine detector runs, and landmarks only on tiles where someone scores
+        ``tile_min_score``: about 1.2× the rest of a frame's analysis, so it runs on a few frames, not all,
+        and not on frames where a known person is half the frame tall or more (a medium shot or closer).
         Tiles see many things up close, so a person found on one needs ``tile_min_score`` (0.75) and
         must be less than half the frame tall (taller people are the whole frame's to find): on the
         people bench's 47 pictures without a person (animals, fruit, cars, cartoons) the detector's
@@ -604,13 +606,17 @@ class PersonDetector:
         s = self.settings
         n = s.tiles
         h, w = image_bgr.shape[:2]
-        if n < 2 or min(h, w) < 32 * n:
-            return []
+        if n < 2 or min(h, w) < 32 * n or any(q.box.h >= h / 2 for q in known):
+            return []                                  # a frame someone fills is a medium shot or closer
         tw, th = min(w, round(w / n * s.tile_overlap)), min(h, round(h / n * s.tile_overlap))
         found: list[Person] = []
         for ty in np.linspace(0, h - th, n).round().astype(int):
             for tx in np.linspace(0, w - tw, n).round().astype(int):
-                for p in self.detect(image_bgr[ty:ty + th, tx:tx + tw]):
+                tile = image_bgr[ty:ty + th, tx:tx + tw]
+                scores = self.detections(tile)[2]
+                if not len(scores) or float(scores.max()) < s.tile_min_score:
+                    continue                           # nobody strong here: no landmark runs
+                for p in self.detect(tile):
                     if p.score < s.tile_min_score or p.box.h >= h / 2:
                         continue
                     found.append(Person(p.box.shift(tx, ty), p.head.shift(tx, ty), p.score,
