@@ -126,6 +126,54 @@ def test_killed_at_every_step_of_publishing_readers_see_a_whole_set(tmp_path):
         pass
 
 
+def test_a_stop_at_any_step_of_publishing_leaves_the_old_set_or_the_new_one_only(tmp_path, monkeypatch):
+    """A signal's SystemExit landing after any write, fsync, rename or link of a publish (in process, so
+    the context manager unwinds): the folder is exactly as before, or the new set is switched in. No
+    set this run renamed into place but never switched to is left behind."""
+    from autoposter import output
+    out = tmp_path / "out"
+    files = {f"streaming/feed/{i:02d}.jpg": (bytes([i]) * 500, "image/jpeg") for i in range(3)}
+    files["index.html"] = (b"<html>", "text/html")
+    manifest = lambda t: {"video": {"title": t}, "posters": [{"path": p} for p in files if p.endswith(".jpg")]}  # noqa: E731
+    with OutputDir(out) as o:
+        o.publisher().publish(files, manifest("old"))
+    real = {n: getattr(output, n) for n in ("write_file", "_fsync_dir")}
+    real_os = {n: getattr(os, n) for n in ("rename", "replace", "symlink", "mkdir")}
+    for k in range(1, 60):
+        before = snapshot(out)
+        steps = [0]
+
+        def step(fn):
+            def wrapped(*a, **kw):
+                r = fn(*a, **kw)
+                steps[0] += 1
+                if steps[0] == k:
+                    raise SystemExit(143)
+                return r
+            return wrapped
+        for n, fn in real.items():
+            monkeypatch.setattr(output, n, step(fn))
+        fake_os = type("os", (), {n: getattr(os, n) for n in dir(os) if not n.startswith("__")})
+        for n, fn in real_os.items():
+            setattr(fake_os, n, step(fn))
+        monkeypatch.setattr(output, "os", fake_os)
+        try:
+            with OutputDir(out) as o:
+                o.publisher().publish(files, manifest(f"new{k}"))
+            stopped = False
+        except SystemExit:
+            stopped = True
+        finally:
+            monkeypatch.undo()
+        if not stopped:
+            break
+        now = complete(out)
+        if now == f"new{k}":                                 # stopped after the switch: the new set is whole
+            continue
+        assert snapshot(out) == before, k                   # before it: nothing changed at all
+    assert k > 8 and complete(out) == f"new{k}"
+
+
 def test_sigterm_midway_leaves_the_folder_as_it_was(tmp_path, sample_video):
     out = tmp_path / "out"
     first = run(sample_video, "--out", out, "--template", "minimal", "--scenario", "feed", "--top", "1", "--quiet")

@@ -61,6 +61,7 @@ class OutputDir:
         self._lock_fd = None
         self._work: list[tuple[Path, Path]] = []     # (staging, final) work stores of this run
         self.published = False
+        self.unswitched: Path | None = None   # a set this run renamed into place but has not yet switched to
 
     @property
     def own(self) -> Path:
@@ -128,6 +129,9 @@ class OutputDir:
         for st in (self.own / "sets").glob(".staging-*") if (self.own / "sets").is_dir() else ():
             if (st / MARK).is_file():
                 shutil.rmtree(st, ignore_errors=True)
+        left = self.unswitched                # a stop landed between the set's rename and the switch
+        if left is not None and (left / MARK).is_file() and not _is_latest(self.path, left):
+            shutil.rmtree(left, ignore_errors=True)
         for staging, _ in self._work:
             shutil.rmtree(staging, ignore_errors=True)
         if exc[0] is not None or not self.published:
@@ -207,6 +211,7 @@ class FolderPublisher:
         for d in sorted({p.parent for p in stage.rglob("*")}, key=lambda p: -len(p.parts)):
             _fsync_dir(d)
         final = sets / name
+        self.out.unswitched = final                       # __exit__ removes it unless `latest` points at it
         os.rename(stage, final)
         _fsync_dir(sets)
         link = self.out.own / f"{LATEST}.{os.getpid()}.tmp"      # in our own folder: no name of the user's is touched
@@ -216,6 +221,7 @@ class FolderPublisher:
         check()                                           # a run told to stop never switches sets
         os.symlink(f"{OWN}/sets/{name}", link)
         os.replace(link, self.out.path / LATEST)          # the one atomic step that switches sets
+        self.out.unswitched = None
         self.out.published = True
         _fsync_dir(self.out.path)
         self._prune(sets, keep=name)
@@ -228,3 +234,11 @@ class FolderPublisher:
         for d in done[:-KEEP_SETS]:
             if d.name != keep:
                 shutil.rmtree(d, ignore_errors=True)
+
+
+def _is_latest(out: Path, set_dir: Path) -> bool:
+    """Does ``OUT/latest`` point at ``set_dir``?"""
+    try:
+        return os.readlink(out / LATEST) == f"{OWN}/sets/{set_dir.name}"
+    except OSError:
+        return False
