@@ -50,8 +50,8 @@ class CropSettings:
                                  # clear of it: detected heads are a few pixels off the real ones
     head_clearance_min: float = 0.01  # ... and at least this share of the picture's shorter side (small heads)
     seam_weight: float = 0.25   # Q7, nobody in the frame: weight of the saliency under the window's edges
-    fit_max_scale: float = 1.8  # a fit window (fitting.py) is at most this many times the crop's side...
-    fit_max_backdrop: float = 0.45  # ...and at most this share of the poster lies outside the picture
+    fit_max_scale: float = 2.0  # a fit window (fitting.py) is at most this many times the crop's side...
+    fit_max_backdrop: float = 0.5  # ...and at most this share of the poster lies outside the picture
     fit_title_bodies: bool = False  # a fit may also be made so the title finds a spot off the bodies (not only the
                                     # heads): off, since editors preferred the crop without the band (bench.pairs)
 

@@ -139,7 +139,7 @@ def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free) -> np.ndarr
 
 
 def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: list[int], bodies: list[Box],
-             avoid=(), free=(), max_scale: float = 1.8, max_backdrop: float = 0.45, steps: int = 31, people=(),
+             avoid=(), free=(), max_scale: float = 2.0, max_backdrop: float = 0.5, steps: int = 31, people=(),
              salient: Box | None = None, group: Box | None = None, title_bodies: bool = False, bare=None,
              layer_cover: float = FIXED_ON_HEAD):
     """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
