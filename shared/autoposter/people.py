@@ -49,6 +49,7 @@ import cv2
 import numpy as np
 
 from . import models
+from .cropping import inside_share
 from .geometry import Box
 
 DETECTOR_SIZE = 224
@@ -479,12 +480,6 @@ class OnnxPoseNets:
         return lm, presence, heatmap
 
 
-def _inside(a: Box, b: Box) -> float:
-    """Share of ``a`` inside ``b``."""
-    inter = a.intersection(b)
-    return inter.area / a.area if inter and a.area > 0 else 0.0
-
-
 def _box_iou(a: Box, b: Box) -> float:
     inter = a.intersection(b)
     if inter is None:
@@ -527,8 +522,9 @@ class PersonDetector:
         pts[:, :2] = roi.to_frame(pts[:, :2])
         return pts, float(np.asarray(presence).reshape(-1)[0])
 
-    def detect(self, image_bgr: np.ndarray) -> list[Person]:
-        """People in a BGR (or grey) frame, largest body first.
+    def detect(self, image_bgr: np.ndarray, require: float = 0.0) -> list[Person]:
+        """People in a BGR (or grey) frame, largest body first (none at once, before any landmark run,
+        when no detection scores ``require``).
 
         A detection from ``min_score`` is a person; the landmark model then refines it (its pose
         presence must reach ``min_presence``). A candidate between ``candidate_score`` and
@@ -554,6 +550,8 @@ class PersonDetector:
             return []
         pyramid = Pyramid(image_bgr)
         _, kps, scores = self.detections(image_bgr, pyramid)
+        if require and (not len(scores) or float(scores.max()) < require):
+            return []                                  # nobody scores ``require``: no landmark runs
         strong = scores >= s.min_score
         radius = np.linalg.norm(kps[:, 1] - kps[:, 0], axis=1) if len(kps) else np.zeros(0)
         order = sorted(range(len(scores)), key=lambda i: (0, -radius[i]) if strong[i] else (1, -scores[i]))
@@ -595,14 +593,13 @@ class PersonDetector:
         of the frame's side. The detector sees the frame at 224 px, where a pedestrian 100 px tall in
         a 768 px surveillance frame is 30 px and missed; on a tile half the frame's side, they are
         found (OpenCV's vtest.avi: 5 of 9 labelled pedestrians in three frames, none from the whole
-        frame). Nine tiles cost nine detector runs, and landmarks only on tiles where someone scores
-        ``tile_min_score``: about 1.2× the rest of a frame's analysis, so it runs on a few frames, not all,
-        and not on frames where a known person is half the frame tall or more (a medium shot or closer).
-        Tiles see many things up close, so a person found on one needs ``tile_min_score`` (0.75) and
-        must be less than half the frame tall (taller people are the whole frame's to find): on the
-        people bench's 47 pictures without a person (animals, fruit, cars, cartoons) the detector's
-        tile detections scored at most 0.69; the vtest pedestrians it found scored 0.37–0.99, 24 of
-        about 40 from 0.75."""
+        frame). Tiles see many things up close, so a person found on one needs ``tile_min_score``
+        (0.75) and must be less than half the frame tall (taller people are the whole frame's to find):
+        on the people bench's 47 pictures without a person (animals, fruit, cars, cartoons) tile
+        detections scored at most 0.69; the vtest pedestrians scored 0.37–0.99, 24 of about 40 from
+        0.75. Nine detector runs, landmarks only on tiles where someone scores that: about 1.2× the
+        rest of a frame's analysis, so it runs on a few frames, and not where a known person is half
+        the frame tall or more (a medium shot or closer)."""
         s = self.settings
         n = s.tiles
         h, w = image_bgr.shape[:2]
@@ -612,18 +609,14 @@ class PersonDetector:
         found: list[Person] = []
         for ty in np.linspace(0, h - th, n).round().astype(int):
             for tx in np.linspace(0, w - tw, n).round().astype(int):
-                tile = image_bgr[ty:ty + th, tx:tx + tw]
-                scores = self.detections(tile)[2]
-                if not len(scores) or float(scores.max()) < s.tile_min_score:
-                    continue                           # nobody strong here: no landmark runs
-                for p in self.detect(tile):
+                for p in self.detect(image_bgr[ty:ty + th, tx:tx + tw], require=s.tile_min_score):
                     if p.score < s.tile_min_score or p.box.h >= h / 2:
                         continue
                     found.append(Person(p.box.shift(tx, ty), p.head.shift(tx, ty), p.score,
                                         tuple((x + tx, y + ty, v) for x, y, v in p.keypoints)))
         new: list[Person] = []
         for p in sorted(found, key=lambda p: -p.score):        # one person seen by two tiles is one
-            if all(_box_iou(p.head, q.head) <= s.duplicate_iou and _inside(p.head, q.head) < 0.5
-                   and _inside(q.head, p.head) < 0.5 for q in [*known, *new]):
+            if all(_box_iou(p.head, q.head) <= s.duplicate_iou and inside_share(p.head, q.head) < 0.5
+                   and inside_share(q.head, p.head) < 0.5 for q in [*known, *new]):
                 new.append(p)
         return new[: s.max_people]
