@@ -153,6 +153,13 @@ def clear_head(h: Box, clearance: float, width: float, height: float, floor: flo
     return Box(h.x - dx, h.y - dy, h.w + 2 * dx, h.h + 2 * dy).clip(width, height) or h
 
 
+def clear_heads(heads: list[Box], s: CropSettings, width: float, height: float) -> list[Box]:
+    """Every head grown by ``s.head_clearance`` of its size, and at least ``s.head_clearance_min`` of the
+    picture's shorter side (``clear_head``): what window edges keep clear of."""
+    floor = s.head_clearance_min * min(width, height)
+    return [clear_head(h, s.head_clearance, width, height, floor) for h in heads]
+
+
 def inside_share(face: Box, window: Box) -> float:
     i = face.intersection(window)
     return i.area / face.area if i and face.area > 0 else 0.0
@@ -256,8 +263,7 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
 
     shares = shares_of(faces)
     cut = (shares > s.outside) & (shares < s.whole)
-    floor = s.head_clearance_min * min(width, height)
-    roomy = shares_of([clear_head(f, s.head_clearance, width, height, floor) for f in faces])
+    roomy = shares_of(clear_heads(faces, s, width, height))
     near = ((roomy > s.outside) & (roomy < s.whole)).sum(0)    # edges within the clearance of a head
     kept = shares >= s.whole
     largest = max(f.area for f in faces)

@@ -25,13 +25,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .cropping import clear_head, inside_share
+from .cropping import CropSettings, clear_heads, inside_share
 from .geometry import Box
 from .layout import BODY_CLEAR, SHRINK
 
 HEAD_WHOLE, HEAD_OUT = 0.95, 0.05    # Q1's shares (CropSettings.whole/outside)
-FIXED_ON_HEAD = 0.02                  # a fixed layer over more than this share of a kept head covers it (Q2;
-                                      # CropSettings.layer_cover, which refit passes)
+FIXED_ON_HEAD = CropSettings.layer_cover   # a fixed layer over more than this share of a kept head covers it
+                                      # (Q2; refit passes the settings' own)
 LAYER_ON_HEAD = 0.0                   # a free layer may cover no part of a head (layout.free_box puts heads first)
 LAYER_ON_BODY = BODY_CLEAR            # ... of a body's box (Q2's bench counts 10 %; detected boxes differ)
 FLOOR_SLACK = 0.005                   # a fit shows the crop's group, bodies and subject: this much less at most
@@ -139,7 +139,8 @@ def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free) -> np.ndarr
 
 
 def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: list[int], bodies: list[Box],
-             avoid=(), free=(), max_scale: float = 2.0, max_backdrop: float = 0.5, steps: int = 31, people=(),
+             avoid=(), free=(), max_scale: float = CropSettings.fit_max_scale,
+             max_backdrop: float = CropSettings.fit_max_backdrop, steps: int = 31, people=(),
              salient: Box | None = None, group: Box | None = None, title_bodies: bool = False, bare=None,
              layer_cover: float = FIXED_ON_HEAD):
     """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
@@ -257,8 +258,7 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         largest = max((h.area for h in heads), default=0.0)
         people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
         must = [i for i in people if inside_share(heads[i], plan.window) >= HEAD_WHOLE]
-        floor = s.head_clearance_min * min(width, height)
-        roomy = [clear_head(h, s.head_clearance, width, height, floor) for h in heads] if clear else heads
+        roomy = clear_heads(heads, s, width, height) if clear else heads
         found = plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
                          s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
                          title_bodies=s.fit_title_bodies, bare=heads, layer_cover=s.layer_cover)
