@@ -178,3 +178,23 @@ def test_template_fit_never_and_invalid_values(tmp_path):
     (tmp_path / "template.json").write_text(json.dumps(doc))
     with pytest.raises(TemplateError):
         load_template(tmp_path / "template.json")
+
+
+def test_nobody_in_the_frame_a_subject_wider_than_the_crop_is_fitted_whole():
+    """A horse as wide as a 4:3 picture in a 1:1 feed: the crop cuts its head or tail; a fit shows it
+    whole on a strip of backdrop. A subject that would need more backdrop than allowed keeps the crop."""
+    feed, s = SCENARIOS["feed"], CropSettings()
+    horse = Box(20, 30, 360, 250)
+    plan = plan_crop(400, 300, feed, [], horse, s)
+    assert horse.intersection(plan.window).area / horse.area < HEAD_WHOLE, "the crop must cut it here"
+    fit = refit(plan, 400, 300, [], [], s, salient=horse)
+    assert fit.mode == "fit" and horse.intersection(fit.window).area / horse.area == 1.0
+    assert fit.window.w / fit.window.h == pytest.approx(1.0, abs=0.01)
+    assert 0 < backdrop_share(fit.window, Box(0, 0, 400, 300)) <= s.fit_subject_backdrop
+    wide = Box(0, 100, 400, 60)                      # a train: the whole of it needs half the poster as backdrop
+    assert refit(plan_crop(400, 300, STORY, [], wide, s), 400, 300, [], [], s, salient=wide).mode == "crop"
+    off = CropSettings(fit_subject_backdrop=0.0)     # the setting turns it off
+    assert refit(plan, 400, 300, [], [], off, salient=horse).window == plan.window
+    held = Box(150, 40, 100, 200)                    # a subject the crop holds: nothing to fit
+    p2 = plan_crop(400, 300, feed, [], held, s)
+    assert refit(p2, 400, 300, [], [], s, salient=held) == p2

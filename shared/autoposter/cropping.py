@@ -52,6 +52,8 @@ class CropSettings:
     seam_weight: float = 0.25   # Q7, nobody in the frame: weight of the saliency under the window's edges
     fit_max_scale: float = 2.0  # a fit window (fitting.py) is at most this many times the crop's side...
     fit_max_backdrop: float = 0.5  # ...and at most this share of the poster lies outside the picture
+    fit_subject_backdrop: float = 0.25  # nobody in the frame: a fit window may hold a subject wider than the crop
+                                        # whole, with at most this share of the poster outside the picture (0 = off)
     fit_title_bodies: bool = False  # a fit may also be made so the title finds a spot off the bodies (not only the
                                     # heads): off, since editors preferred the crop without the band (bench.pairs)
 

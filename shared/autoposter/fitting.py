@@ -35,6 +35,7 @@ FIXED_ON_HEAD = CropSettings.layer_cover   # a fixed layer over more than this s
 LAYER_ON_HEAD = 0.0                   # a free layer may cover no part of a head (layout.free_box puts heads first)
 LAYER_ON_BODY = BODY_CLEAR            # ... of a body's box (Q2's bench counts 10 %; detected boxes differ)
 FLOOR_SLACK = 0.005                   # a fit shows the crop's group, bodies and subject: this much less at most
+SUBJECT_ROOM = 0.02                   # a subject fit leaves this share of the subject's size free about it
 BACKDROP_DIM = 0.55                   # the backdrop's brightness against the picture's
 
 
@@ -243,6 +244,32 @@ def cut(image: np.ndarray, window: Box, size: tuple[int, int], picture: Box | No
     return out
 
 
+def subject_fit(base: Box, width: int, height: int, subject: Box, s) -> Box | None:
+    """Nobody in the frame and a subject (the salient region: an animal, a car, a drawn lead) too long
+    for the crop: the smallest window of ``base``'s aspect that holds it whole (with ``SUBJECT_ROOM``
+    about it), as much inside the picture as it can be, or None when that takes more than
+    ``s.fit_max_scale`` × the crop or more than ``s.fit_subject_backdrop`` of the poster outside the
+    picture. A subject cut by the edge reads as a mistake; a strip of blurred backdrop does not (Q7)."""
+    if s.fit_subject_backdrop <= 0 or inside_share(subject, base) >= HEAD_WHOLE:
+        return None
+    dx, dy = SUBJECT_ROOM * subject.w, SUBJECT_ROOM * subject.h
+    want = Box(subject.x - dx, subject.y - dy, subject.w + 2 * dx, subject.h + 2 * dy).clip(width, height) or subject
+    aspect = base.w / base.h
+    w = max(base.w, want.w, want.h * aspect)
+    h = w / aspect
+    if w > base.w * s.fit_max_scale + 1e-6:
+        return None
+
+    def place(lo_edge, hi_edge, size, limit):        # hold [lo, hi]; nearest to lying inside [0, limit]
+        inside = (limit - size) / 2 if size > limit else min(max(0.0, (lo_edge + hi_edge - size) / 2), limit - size)
+        return min(max(inside, hi_edge - size), lo_edge)
+
+    win = Box(round(place(want.x, want.x2, w, width)), round(place(want.y, want.y2, h, height)), round(w), round(h))
+    if backdrop_share(win, Box(0, 0, width, height)) > s.fit_subject_backdrop + 1e-9:
+        return None
+    return win
+
+
 def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid=(), free=(),
           mode: str = "auto", salient: Box | None = None, clear: bool = False):
     """``plan`` (a ``cropping.CropPlan``) as the template's ``fit`` setting wants it: unchanged
@@ -254,6 +281,10 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         return plan
     if mode == "contain":
         win = contain_window(width, height, plan.window.w / plan.window.h)
+    elif not heads:
+        win = subject_fit(plan.window, width, height, salient, s) if salient is not None else None
+        if win is None:
+            return plan
     else:
         largest = max((h.area for h in heads), default=0.0)
         people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
