@@ -5,6 +5,8 @@ as A and B in a random order, judged by a rule written before looking.
     (a judge who has not seen the key writes build/pairs/answers.json: {"p001": "A" | "B" | "="}; judges who
      split the sheets write answers-<first>-<last>.json, which take precedence for their pairs)
     python -m bench.pairs build/pairs                  # scores them: bench/results/pairs-<date>.md/.json
+    python -m bench.people --pairs build/pp --posters  # whole posters (layers on) instead of crops, judged by
+    python -m bench.pairs build/pp                     # RULE_POSTERS: bench/results/pairs-posters-<date>.md/.json
 
 One frame per labelled image, its scenario rotating through the five; a pair whose two crops are the
 same window (IoU ≥ 0.9) is a tie without being shown. Groups: frames with people (labelled), and frames
@@ -26,6 +28,11 @@ RULE = ("Prefer the crop that (1) keeps every head and the main subject whole (n
         "if equal, (2) shows more of the main subject or of the people; if equal, (3) has no black bars or "
         "empty border; if equal, (4) has the better composition (subject placed well, less wasted space). "
         "Answer = when you cannot tell them apart on these points.")
+RULE_POSTERS = ("Prefer the poster that (1) keeps every head and the main subject whole: not sliced by the edge and "
+                "not covered by the logo, the search box or the title; if equal, (2) shows more of the main subject "
+                "or of the people; if equal, (3) has no black bars or empty border; if equal, (4) has the better "
+                "composition (subject placed well, title easy to read, less wasted space). Answer = when you cannot "
+                "tell them apart on these points.")
 PEERS = ("centre", "smartcrop", "opencv_faces")
 PER_SHEET = 6
 H = 300                                   # px height of each crop on a sheet
@@ -48,10 +55,19 @@ def _tile(img, crop, label: str) -> np.ndarray:
     return pad
 
 
-def _row(img, a, b, pid: str) -> np.ndarray:
+def _label(poster: np.ndarray, label: str) -> np.ndarray:
+    pad = np.full((H + 40, poster.shape[1] + 20, 3), 255, np.uint8)
+    pad[30:30 + H, 10:10 + poster.shape[1]] = poster[:H]
+    cv2.putText(pad, label, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    return pad
+
+
+def _row(img, a, b, pid: str, posters=None) -> np.ndarray:
+    """The frame, then A and B: crops, or (``posters``: the two posters at height H) whole posters."""
     h, w = img.shape[:2]
     whole = cv2.resize(img, (round(w * H / h), H), interpolation=cv2.INTER_AREA)
-    parts = [_tile(whole, type(a)(0, 0, whole.shape[1], H), f"{pid} frame"), _tile(img, a, "A"), _tile(img, b, "B")]
+    ab = [_label(posters[0], "A"), _label(posters[1], "B")] if posters else [_tile(img, a, "A"), _tile(img, b, "B")]
+    parts = [_tile(whole, type(a)(0, 0, whole.shape[1], H), f"{pid} frame"), *ab]
     row = np.full((H + 40, sum(p.shape[1] for p in parts) + 40, 3), 255, np.uint8)
     x = 0
     for p in parts:
@@ -60,8 +76,11 @@ def _row(img, a, b, pid: str) -> np.ndarray:
     return row
 
 
-def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15) -> dict:
-    """Sheets of PER_SHEET pairs (frame, A, B) in ``out``; the key beside it (``<out>-key.json``)."""
+def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15, posters: bool = False) -> dict:
+    """Sheets of PER_SHEET pairs (frame, A, B) in ``out``; the key beside it (``<out>-key.json``). With
+    ``posters`` the pairs are whole posters (each crop's ``posters`` entry) judged by RULE_POSTERS, and
+    two posters count as identical only when their crops are and their pixels barely differ."""
+    rule = RULE_POSTERS if posters else RULE
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     by_image = {}
@@ -77,14 +96,18 @@ def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15) -> 
             a, b = f["autoposter"], f[peer]
             meta = {"id": f["id"], "scenario": f["scenario"], "peer": peer, "people": f["people"],
                     "detected_face": f["detected_face"]}
-            if _iou(a, b) >= 0.9:
+            pa, pb = (f["posters"]["autoposter"], f["posters"][peer]) if posters else (None, None)
+            same = _iou(a, b) >= 0.9 and (not posters or (pa.shape == pb.shape and
+                                                          float(np.abs(pa.astype(int) - pb).mean()) < 2.0))
+            if same:
                 ties.append(meta)
                 continue
             n += 1
             pid = f"p{n:03d}"
             ours_is_a = rng.random() < 0.5
             key[pid] = {**meta, "autoposter": "A" if ours_is_a else "B"}
-            rows.append((pid, _row(images[f["id"]], a if ours_is_a else b, b if ours_is_a else a, pid)))
+            pp = ((pa, pb) if ours_is_a else (pb, pa)) if posters else None
+            rows.append((pid, _row(images[f["id"]], a if ours_is_a else b, b if ours_is_a else a, pid, pp)))
     rng.shuffle(rows)                                     # peers and frames interleaved
     sheets = []
     for s in range(0, len(rows), PER_SHEET):
@@ -98,10 +121,11 @@ def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15) -> 
         name = f"sheet{s // PER_SHEET + 1:02d}.png"            # PNG: every viewer shows it
         cv2.imwrite(str(out / name), sheet)
         sheets.append({"sheet": name, "pairs": [pid for pid, _ in chunk]})
-    (out / "README.txt").write_text(f"Judge each pair on its sheet. Rule: {RULE}\nWrite answers.json here: "
+    (out / "README.txt").write_text(f"Judge each pair on its sheet. Rule: {rule}\nWrite answers.json here: "
                                     '{"p001": "A", "p002": "=", ...} for every pair id.\n')
     (out / "sheets.json").write_text(json.dumps(sheets, indent=1))
-    Path(str(out) + "-key.json").write_text(json.dumps({"rule": RULE, "pairs": key, "ties": ties}, indent=1))
+    Path(str(out) + "-key.json").write_text(json.dumps({"rule": rule, "posters": posters, "pairs": key, "ties": ties},
+                                                       indent=1))
     return {"frames": len(frames), "pairs_shown": len(key), "identical_pairs": len(ties), "sheets": len(sheets)}
 
 
@@ -133,12 +157,14 @@ def score(out: Path) -> dict:
             t += sum(1 for m in key["ties"] if m["peer"] == peer and sel(m))
             table.setdefault(g, {})[peer] = {"autoposter": w, "peer": l, "tie": t,
                                              "ratio": round(w / l, 2) if l else None}
-    return {"date": dt.date.today().isoformat(), "rule": key["rule"], "pairs": len(key["pairs"]),
+    return {"date": dt.date.today().isoformat(), "rule": key["rule"], "posters": bool(key.get("posters")),
+            "pairs": len(key["pairs"]),
             "identical": len(key["ties"]), "table": table}
 
 
 def markdown(r: dict) -> str:
-    lines = [f"### Blind pairwise preference ({r['pairs']} pairs shown, {r['identical']} identical crops "
+    what = "whole posters, layers on" if r.get("posters") else "crops"
+    lines = [f"### Blind pairwise preference ({what}; {r['pairs']} pairs shown, {r['identical']} identical "
              "counted as ties)", "", f"Rule, written before judging: {r['rule']}", "",
              "| frames | vs | autoposter wins | peer wins | ties | ratio |", "|---|---|---:|---:|---:|---:|"]
     for g, peers in r["table"].items():
@@ -152,6 +178,7 @@ if __name__ == "__main__":
     d = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "pairs")
     res = score(d)
     outdir = ROOT / "bench" / "results"
-    (outdir / f"pairs-{res['date']}.json").write_text(json.dumps(res, indent=1))
-    (outdir / f"pairs-{res['date']}.md").write_text(markdown(res))
+    stem = f"pairs-{'posters-' if res['posters'] else ''}{res['date']}"
+    (outdir / f"{stem}.json").write_text(json.dumps(res, indent=1))
+    (outdir / f"{stem}.md").write_text(markdown(res))
     print(markdown(res))

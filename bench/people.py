@@ -2,7 +2,7 @@
 whole, the faceless lead kept, layers over heads and bodies, formats asked vs returned — for autoposter and
 the crops people use today (centre, smartcrop.py, OpenCV's Haar faces), in every scenario.
 
-    python -m bench.people [--out bench/results] [--pairs DIR]
+    python -m bench.people [--out bench/results] [--pairs DIR [--posters]]
 
 Definitions (fixed before the run):
 * a head is *kept whole* by a crop when ≥ 95 % or ≤ 5 % of its box is inside (a head cut by the image's
@@ -17,7 +17,9 @@ Definitions (fixed before the run):
 * formats: five scenarios asked per image; returned = a poster came back (``below_threshold`` ones
   included, with their reason).
 
-``--pairs DIR`` also writes the blind pairwise sheets (``bench/pairs.py``) for a judge.
+``--pairs DIR`` also writes the blind pairwise sheets (``bench/pairs.py``) for a judge; with ``--posters``
+the sheets show whole posters (the template's logo, search box and title on every method's crop,
+each laid out as ``peer_poster`` does), judged by ``bench.pairs.RULE_POSTERS``.
 """
 from __future__ import annotations
 
@@ -76,20 +78,27 @@ def ours(img, det, settings, tpl) -> dict:
     out = {}
     for c in work[0][2]:
         if c.template == tpl.name and c.scenario not in out:
-            _, placements, _ = render_poster(img, c, tpl, META)
-            out[c.scenario] = (c.crop, placements, c.rejected, fr, c.mode)
+            poster, placements, _ = render_poster(img, c, tpl, META)
+            out[c.scenario] = (c.crop, placements, c.rejected, fr, c.mode, _small(poster))
     return out
 
 
-def peer_poster(img, crop: Box, sc_name: str, tpl, faces=()) -> list:
-    """A peer's crop with the same template, laid out knowing only ``faces`` (frame pixels)."""
+def _small(poster: np.ndarray, height: int = 300) -> np.ndarray:
+    """A poster at the pairwise sheets' height (kept for ``--posters``)."""
+    h, w = poster.shape[:2]
+    return cv2.resize(poster, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
+
+
+def peer_poster(img, crop: Box, sc_name: str, tpl, faces=()) -> tuple:
+    """A peer's crop with the same template, laid out knowing only ``faces`` (frame pixels): (poster
+    at the sheets' height, placements)."""
     sc = SCENARIOS[sc_name]
     x, y, w, h = (int(v) for v in crop.to_list(None))
     canvas = cv2.resize(img[y:y + h, x:x + w], (sc.width, sc.height), interpolation=cv2.INTER_AREA)
     area = Box(0, 0, sc.width, sc.height)
     fp = [p for p in (to_poster_space(f, crop, sc).intersection(area) for f in faces) if p]
-    _, placements = compose(canvas, tpl, sc_name, META, fp, None)
-    return placements
+    poster, placements = compose(canvas, tpl, sc_name, META, fp, None)
+    return _small(poster), placements
 
 
 def covered(box: Box, layer: Box) -> float:
@@ -127,7 +136,7 @@ def summarise(rows: list[dict]) -> dict:
             "layer_over_body": share("layer_over_body", lambda r: r["people_on_poster"])}
 
 
-def run(pairs_dir: Path | None = None) -> dict:
+def run(pairs_dir: Path | None = None, posters: bool = False) -> dict:
     from bench.peers import OpenCVFaces, SmartCropPy, centre_crop
     settings = Settings.from_env()
     det = Detectors.load(settings)
@@ -156,20 +165,21 @@ def run(pairs_dir: Path | None = None) -> dict:
             if sc_name not in mine:
                 formats["missing"]["no candidate"] += 1
                 continue
-            crop, placements, reason, fr, mode = mine[sc_name]
+            crop, placements, reason, fr, mode, poster = mine[sc_name]
             formats["returned"] += 1
             if reason:
                 formats["below_threshold"][reason.split(":")[0]] += 1
             rows["autoposter"].append({"id": it["id"], "scenario": sc_name, "mode": mode,
                                        **measure(it, crop, placements, sc_name)})
-            peer_crops = {}
+            peer_crops, peer_posters = {}, {"autoposter": poster}
             for m, fn in peers.items():
                 pc = fn(img, sc.aspect, (sc.width, sc.height))
                 peer_crops[m] = pc
-                pl = peer_poster(img, pc, sc_name, tpl, haar if m == "opencv_faces" else ())
+                peer_posters[m], pl = peer_poster(img, pc, sc_name, tpl, haar if m == "opencv_faces" else ())
                 rows[m].append({"id": it["id"], "scenario": sc_name, **measure(it, pc, pl, sc_name)})
             crops_for_pairs.append({"id": it["id"], "scenario": sc_name, "people": it["people"],
-                                    "detected_face": bool(fr.faces), "autoposter": crop, **peer_crops})
+                                    "detected_face": bool(fr.faces), "autoposter": crop, **peer_crops,
+                                    **({"posters": peer_posters} if posters else {})})
         print(f"\rpeople bench: {n}/{len(data)} images ({time.perf_counter() - t0:.0f}s)", end="", file=sys.stderr)
     print(file=sys.stderr)
     result = {"date": dt.date.today().isoformat(), "images": len(data),
@@ -191,7 +201,8 @@ def run(pairs_dir: Path | None = None) -> dict:
               "seconds": round(time.perf_counter() - t0, 1)}
     if pairs_dir is not None:
         from bench.pairs import write_sheets
-        result["pairs"] = write_sheets(crops_for_pairs, {it["id"]: it["image"] for it in data}, pairs_dir)
+        result["pairs"] = write_sheets(crops_for_pairs, {it["id"]: it["image"] for it in data}, pairs_dir,
+                                       posters=posters)
     return result
 
 
@@ -229,8 +240,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--pairs", help="also write blind pairwise sheets here")
+    ap.add_argument("--posters", action="store_true", help="the sheets show whole posters (layers on), not crops")
     a = ap.parse_args(argv)
-    r = run(Path(a.pairs) if a.pairs else None)
+    r = run(Path(a.pairs) if a.pairs else None, a.posters)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"people-{r['date']}.json").write_text(json.dumps(r, indent=1))

@@ -279,3 +279,19 @@ def test_small_heads_get_a_clearance_in_pixels_of_the_picture():
     assert p.faces_cut == ()
     ha, hb = (person_face(f, 0.2, w, h) for f in (a, b))
     assert min(p.window.x2 - hb.x2, ha.x - p.window.x) >= 0.01 * h - 1.5
+
+
+def test_a_small_face_behind_the_lead_neither_joins_the_group_nor_costs_the_lead_its_body():
+    """A lead with a small diner's face just behind her (under person_share of her head's area): the
+    group is the lead alone, so the window is free to keep her arm rather than the diner's face."""
+    lead_head, diner = Box(214, 107, 206, 270), Box(423, 154, 62, 90)
+    lead_body = Box(120, 81, 325, 447)
+    s = CropSettings()
+    assert diner.area < s.person_share * lead_head.area
+    plan = plan_crop(720, 528, SCENARIOS["cover"], [], None, s, (), [lead_head, diner], [lead_body])
+    assert plan.group == lead_head
+    assert inside_share(lead_body, plan.window) >= 0.95 and not plan.faces_cut
+    # the same diner at a person's size is one of the group and is kept
+    near = Box(423, 154, 150, 190)
+    plan2 = plan_crop(720, 528, SCENARIOS["cover"], [], None, s, (), [lead_head, near], [lead_body])
+    assert plan2.group.contains(lead_head.union(near), tol=1) and inside_share(near, plan2.window) >= 0.95

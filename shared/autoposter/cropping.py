@@ -229,6 +229,9 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
         centre_boxes = faces
     else:
         centre_boxes = heads
+    if centre_boxes:        # M6 groups people: a face under person_share of the largest (a diner behind
+        big = max(b.area for b in centre_boxes)        # the lead) neither joins the group nor moves the window
+        centre_boxes = [b for b in centre_boxes if b.area >= s.person_share * big]
     group = group_faces(centre_boxes, s.dilation)[0] if centre_boxes else None
     pinned = center is not None
     center = center if pinned else crop_center(width, height, centre_boxes, salient, s)
@@ -287,8 +290,10 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     body = np.round(shares_of(bodies).sum(0), 1) if bodies else np.zeros_like(starts)
     # the group whole, then no head cut, then no fixed layer on a kept head, then every person that
     # fits, then edges clear of heads by the clearance, the least layer cover, the most of each kept
-    # head, the most of the bodies, and M5's position (lexsort: last key first)
-    keys = (np.abs(starts - start0), -body, -np.round((shares * kept).sum(0), 2),
+    # person's head, the most of the bodies, the most of the other kept heads (a face in the
+    # background), and M5's position (lexsort: last key first)
+    keys = (np.abs(starts - start0), -np.round((shares * kept).sum(0), 2), -body,
+            -np.round((shares * (kept & people[:, None])).sum(0), 2),
             np.where(over, np.round(cover, 3), 0), near, -(kept & people[:, None]).sum(0), over, cut.sum(0), ~holds)
     i = int(np.lexsort(keys)[0])
     w = Box(int(starts[i]), 0, base.w, base.h) if horizontal else Box(0, int(starts[i]), base.w, base.h)
