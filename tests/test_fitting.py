@@ -198,3 +198,22 @@ def test_nobody_in_the_frame_a_subject_wider_than_the_crop_is_fitted_whole():
     held = Box(150, 40, 100, 200)                    # a subject the crop holds: nothing to fit
     p2 = plan_crop(400, 300, feed, [], held, s)
     assert refit(p2, 400, 300, [], [], s, salient=held) == p2
+
+
+def test_a_subject_fit_that_fails_the_gate_falls_back_to_its_crop():
+    """Nobody in the frame: the subject fit is the poster unless its backdrop's penalty alone sinks it
+    under M12's gate; then the crop, which passes, is served (the moment is not lost for a nicety)."""
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)            # texture: sharp enough to pass
+    horse = Box(20, 30, 360, 250)
+    fr = FrameResult(0.0, 0, 400, 300, [], horse, quality=0.9)
+    tpl = load_template("streaming")
+    loose = Settings.from_env({}, **{"score.total_min": 0.0})
+    fit = score_crops(img, fr, ["feed"], loose, [tpl])[0]
+    assert fit.mode == "fit" and fit.rejected is None and fit.backdrop > 0.05
+    crop_total = score_crops(img, fr, ["feed"], Settings.from_env({}, **{"score.total_min": 0.0,
+                             "crop.fit_subject_backdrop": 0.0}), [tpl])[0].scores["total"]
+    assert crop_total > fit.scores["total"]
+    between = Settings.from_env({}, **{"score.total_min": round((fit.scores["total"] + crop_total) / 2, 4)})
+    cand = score_crops(img, fr, ["feed"], between, [tpl])[0]
+    assert cand.mode == "crop" and cand.rejected is None

@@ -297,7 +297,6 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     Without templates, one window per scenario (no fixed layer to avoid). Windows stay inside the
     active picture (Q6). No model runs here: a stored analysis can be rescored for new templates.
     """
-    s = settings.score
     area = fr.area
     if len(fr.expressions) != len(fr.faces):              # a FrameResult made by hand: measure M11 now
         fr.expressions = face_expressions(image, fr.faces, settings)
@@ -318,34 +317,49 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid, heads_local,
                          bodies_local, None if focus is None else (focus[0] - area.x, focus[1] - area.y),
                          fr.salient_profile)
+        plans = [plan]
         if focus is None:                                      # Q1/Q2/Q7: a larger window where the crop fails
-            plan = refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop, avoid,
-                         tpl.free_fractions(name) if tpl is not None else (),
-                         tpl.fit if tpl is not None else "auto", sal_local, clear=True)
-        window = plan.window.shift(area.x, area.y)
-        group = plan.group.shift(area.x, area.y) if plan.group else None
-        x, y, w, h = (int(v) for v in window.to_list(None))
-        if (x, y, w, h, name) not in by_window:
-            by_window[(x, y, w, h, name)] = _score_window(image, fr, window, group, heads, sc, settings)
-        scores, digest, upscale, rejected = by_window[(x, y, w, h, name)]
-        scores = dict(scores)
-        penalty = 1.0
-        if plan.faces_cut:
-            penalty *= s.cut_penalty
-        if plan.layer_cover > settings.crop.layer_cover:
-            penalty *= s.cover_penalty
-        backdrop = backdrop_share(window, area) if plan.mode == "fit" else 0.0
-        if backdrop > 0:
-            penalty *= 1.0 - s.fit_penalty * backdrop
-        if penalty < 1.0:
-            scores["penalty"] = round(scores.get("penalty", 1.0) * penalty, 4)
-            scores["total"] = round(scores["total"] * penalty, 4)
-            if rejected is None and scores["total"] < s.total_min:      # M12's gate sees every penalty
-                rejected = f"low_score: total {scores['total']:.2f} < {s.total_min}"
-        out.append(Candidate(fr.time, fr.index, name, window, group, heads, fr.salient, scores, digest,
-                             rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
-                             upscale, fr.active, bodies, plan.mode, backdrop))
+            plans.insert(0, refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop,
+                                  avoid, tpl.free_fractions(name) if tpl is not None else (),
+                                  tpl.fit if tpl is not None else "auto", sal_local, clear=True))
+        if plans[0] == plans[-1] or heads_all_local or (tpl is not None and tpl.fit != "auto"):
+            plans = plans[:1]           # only a subject fit (nobody in the frame) may fall back to its crop
+        cand = _candidate(image, fr, plans[0], area, heads, bodies, sc, name, tpl, settings, by_window)
+        if cand.rejected is not None and len(plans) > 1:   # its backdrop's penalty must not cost the moment
+            crop = _candidate(image, fr, plans[1], area, heads, bodies, sc, name, tpl, settings, by_window)
+            cand = crop if crop.rejected is None else cand
+        out.append(cand)
     return out
+
+
+def _candidate(image, fr: FrameResult, plan, area: Box, heads, bodies, sc: Scenario, name: str, tpl, settings,
+               by_window: dict) -> "Candidate":
+    """One plan's candidate: the window's scores (shared by equal windows), then the penalties for a cut
+    head, a covered head and a fit's backdrop, and M12's gate on the result."""
+    s = settings.score
+    window = plan.window.shift(area.x, area.y)
+    group = plan.group.shift(area.x, area.y) if plan.group else None
+    x, y, w, h = (int(v) for v in window.to_list(None))
+    if (x, y, w, h, name) not in by_window:
+        by_window[(x, y, w, h, name)] = _score_window(image, fr, window, group, heads, sc, settings)
+    scores, digest, upscale, rejected = by_window[(x, y, w, h, name)]
+    scores = dict(scores)
+    penalty = 1.0
+    if plan.faces_cut:
+        penalty *= s.cut_penalty
+    if plan.layer_cover > settings.crop.layer_cover:
+        penalty *= s.cover_penalty
+    backdrop = backdrop_share(window, area) if plan.mode == "fit" else 0.0
+    if backdrop > 0:
+        penalty *= 1.0 - s.fit_penalty * backdrop
+    if penalty < 1.0:
+        scores["penalty"] = round(scores.get("penalty", 1.0) * penalty, 4)
+        scores["total"] = round(scores["total"] * penalty, 4)
+        if rejected is None and scores["total"] < s.total_min:      # M12's gate sees every penalty
+            rejected = f"low_score: total {scores['total']:.2f} < {s.total_min}"
+    return Candidate(fr.time, fr.index, name, window, group, heads, fr.salient, scores, digest,
+                     rejected, tpl.name if tpl else None, fr.shot, plan.faces_cut, plan.layer_cover,
+                     upscale, fr.active, bodies, plan.mode, backdrop)
 
 
 def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads: list, sc: Scenario,
