@@ -49,8 +49,9 @@ class SaliencySettings:
     min_area: float = 0.002       # components smaller than this share of the frame are noise
     model: str = "classical"      # "classical" (spectral residual, ~5 ms) or "u2netp" (U²-Netp, ~0.2 s a frame)
     shortlist: int = 3            # Q7: per batch, the best-scoring frames re-judged with U²-Netp (0: never) ...
-    disagree_iou: float = 0.3     # ... whose learned region replaces the classical one when nobody is in the frame,
-                                  # or when the two overlap less than this (IoU)
+    disagree_iou: float = 0.4     # ... whose learned region replaces the classical one when nobody is in the frame,
+                                  # or when the two overlap less than this (IoU): two regions sharing under 40 %
+                                  # are two things, and the learned one is the object (a cartoon lead's body)
 
 
 @dataclass
