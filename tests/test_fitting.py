@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from autoposter.analysis import FrameResult, score_crops
-from autoposter.cropping import SCENARIOS, CropSettings, plan_crop
+from autoposter.cropping import SCENARIOS, CropSettings, inside_share, plan_crop
 from autoposter.errors import TemplateError
 from autoposter.fitting import (HEAD_OUT, HEAD_WHOLE, backdrop_share, check, contain_window, cut, is_fit,
                                 refit)
@@ -217,3 +217,18 @@ def test_a_subject_fit_that_fails_the_gate_falls_back_to_its_crop():
     between = Settings.from_env({}, **{"score.total_min": round((fit.scores["total"] + crop_total) / 2, 4)})
     cand = score_crops(img, fr, ["feed"], between, [tpl])[0]
     assert cand.mode == "crop" and cand.rejected is None
+
+
+def test_a_close_up_in_a_landscape_poster_keeps_the_face_when_no_window_holds_the_head():
+    """A vertical close-up (500 × 960) in a 16:9 poster: the head (hair, or BlazePose's estimate of a
+    close-up) is taller than any window up to the fit limits, so the crop leaves it out and shows a
+    suit. With the faces given, a fit holds the face whole instead; without them, nothing changes."""
+    land, s = SCENARIOS["landscape"], CropSettings()
+    head, face = Box(54, 0, 447, 574), Box(111, 107, 312, 466)
+    plan = plan_crop(500, 960, land, [], None, s, (), [head])
+    assert inside_share(head, plan.window) <= HEAD_OUT, "the crop must leave the head out here"
+    assert refit(plan, 500, 960, [head], [], s, clear=True).window == plan.window
+    fit = refit(plan, 500, 960, [head], [], s, clear=True, faces=[face])
+    assert fit.mode == "fit" and inside_share(face, fit.window) >= HEAD_WHOLE
+    assert backdrop_share(fit.window, Box(0, 0, 500, 960)) <= s.fit_max_backdrop + 1e-6
+    assert fit.faces_cut == (0,)                     # the head as found is still reported cut (its hair)

@@ -308,6 +308,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     heads_local = heads_all_local if fr.people else None
     bodies_local = [b.shift(-area.x, -area.y) for b in bodies]
     sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
+    faces_local = [b.shift(-area.x, -area.y) for b in fr.face_boxes(settings.crop.face_margin)]
     by_window: dict[tuple, tuple] = {}
     pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]
     out = []
@@ -321,7 +322,8 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         if focus is None:                                      # Q1/Q2/Q7: a larger window where the crop fails
             plans.insert(0, refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop,
                                   avoid, tpl.free_fractions(name) if tpl is not None else (),
-                                  tpl.fit if tpl is not None else "auto", sal_local, clear=True))
+                                  tpl.fit if tpl is not None else "auto", sal_local, clear=True,
+                                  faces=faces_local))
         if plans[0] == plans[-1] or heads_all_local or (tpl is not None and tpl.fit != "auto"):
             plans = plans[:1]           # only a subject fit (nobody in the frame) may fall back to its crop
         cand = _candidate(image, fr, plans[0], area, heads, bodies, sc, name, tpl, settings, by_window)

@@ -270,11 +270,27 @@ def subject_fit(base: Box, width: int, height: int, subject: Box, s) -> Box | No
     return win
 
 
+def _fit_heads(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid, free,
+               salient: Box | None, clear: bool) -> Box | None:
+    largest = max((h.area for h in heads), default=0.0)
+    people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
+    must = [i for i in people if inside_share(heads[i], plan.window) >= HEAD_WHOLE]
+    roomy = clear_heads(heads, s, width, height) if clear else heads
+    return plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
+                    s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
+                    title_bodies=s.fit_title_bodies, bare=heads, layer_cover=s.layer_cover)
+
+
 def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid=(), free=(),
-          mode: str = "auto", salient: Box | None = None, clear: bool = False):
+          mode: str = "auto", salient: Box | None = None, clear: bool = False, faces: list[Box] = ()):
     """``plan`` (a ``cropping.CropPlan``) as the template's ``fit`` setting wants it: unchanged
     (``never``, or a crop that passes every check), a fit window that does better, or the whole
-    picture (``contain``). Coordinates are the picture's (``width × height``)."""
+    picture (``contain``). Coordinates are the picture's (``width × height``).
+
+    ``faces`` (the detected faces, grown as a person sees them): when the crop keeps nobody whole and
+    no fit window within the limits holds a head either — a close-up from a vertical video in a 16:9
+    poster, whose head (hair, or BlazePose's estimate of it) is taller than any window — a fit holds
+    the faces whole rather than leave the poster to a suit and a tie."""
     from dataclasses import replace
 
     if mode == "never":
@@ -286,13 +302,11 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         if win is None:
             return plan
     else:
-        largest = max((h.area for h in heads), default=0.0)
-        people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
-        must = [i for i in people if inside_share(heads[i], plan.window) >= HEAD_WHOLE]
-        roomy = clear_heads(heads, s, width, height) if clear else heads
-        found = plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
-                         s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
-                         title_bodies=s.fit_title_bodies, bare=heads, layer_cover=s.layer_cover)
+        found = _fit_heads(plan, width, height, heads, bodies, s, avoid, free, salient, clear)
+        if faces and not any(inside_share(h, found or plan.window) >= HEAD_WHOLE for h in heads):
+            fallback = _fit_heads(plan, width, height, list(faces), bodies, s, avoid, free, salient, clear)
+            if fallback is not None and any(inside_share(f, fallback) >= HEAD_WHOLE for f in faces):
+                found = fallback
         if found is None:
             return plan
         win = found
