@@ -14,7 +14,9 @@ keeps every person the crop kept and no less of their bodies, the group or the s
 fixed layers off kept heads and leaves each free layer a spot off the heads (and, with
 ``fit_title_bodies``, the bodies). It runs only when the crop fails one of these (template
 ``fit: auto``) and returns nothing when no larger window does better. ``contain`` (template ``fit: contain``) is
-the whole picture on its backdrop — for sources much wider or smaller than the poster.
+the whole picture on its backdrop — for sources much wider or smaller than the poster. With nobody in
+the frame, ``subject_fit`` holds a subject longer than the crop whole (a horse in a 1:1 feed); with a
+close-up whose head no window holds, ``refit`` holds its face whole.
 
 ``cut`` renders any window: a window inside the picture is the plain slice and resize it always
 was; a larger one gets the backdrop. Windows are in frame pixels; a fit window may start at a
