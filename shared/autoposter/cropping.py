@@ -54,6 +54,8 @@ class CropSettings:
     fit_max_backdrop: float = 0.5  # ...and at most this share of the poster lies outside the picture
     fit_subject_backdrop: float = 0.25  # nobody in the frame: a fit window may hold a subject wider than the crop
                                         # whole, with at most this share of the poster outside the picture (0 = off)
+    fit_people: bool = True     # a fit may also be made to keep more people whole than the crop can (the
+                                # group of a wide shot in a 9:16 story), never at the cost of a head
     fit_title_bodies: bool = False  # a fit may also be made so the title finds a spot off the bodies (not only the
                                     # heads): off, since editors preferred the crop without the band (bench.pairs)
 

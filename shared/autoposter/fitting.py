@@ -145,10 +145,12 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
              avoid=(), free=(), max_scale: float = CropSettings.fit_max_scale,
              max_backdrop: float = CropSettings.fit_max_backdrop, steps: int = 31, people=(),
              salient: Box | None = None, group: Box | None = None, title_bodies: bool = False, bare=None,
-             layer_cover: float = FIXED_ON_HEAD):
+             layer_cover: float = FIXED_ON_HEAD, more_people: bool = False):
     """The smallest window at least ``base``'s size (same aspect) that does better than ``base`` on
     the editor's checks, or None. With ``bare`` (the heads as found; ``heads`` then carry the
-    clearance), a window never slices more of the found heads than ``base`` does."""
+    clearance), a window never slices more of the found heads than ``base`` does. With
+    ``more_people``, a window that keeps more of ``people`` whole than ``base`` does better too, and
+    among windows equal on the checks the one keeping the most people wins."""
     if not heads:
         return None
     shown = list(bodies) + [b for b in (salient, group) if b is not None]
@@ -156,7 +158,9 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     floor = (shown, _shares(*col(base), shown)[0])
     b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor, title_bodies, bare, layer_cover)
     hard0, soft0 = int(b0["cut"][0] + b0["lost"][0] + b0["on_head"][0]), bool(free) and bool(b0["no_spot"][0])
-    if hard0 == 0 and not soft0:
+    who = [heads[i] for i in people] if more_people else []
+    kept0 = int((_shares(*col(base), who)[0] >= HEAD_WHOLE).sum()) if who else 0
+    if hard0 == 0 and not soft0 and kept0 == len(who):
         return None
     Xs, Ys, Ws, Hs = [], [], [], []
     for k in np.arange(1.0, max_scale + 1e-9, 0.05):
@@ -186,12 +190,15 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
             return ((v > HEAD_OUT) & (v < HEAD_WHOLE)).sum(1)
         hard = np.where(bare_cuts(X, Y, Wd, Ht) > bare_cuts(*col(base))[0], hard0 + 1, hard)
     best = int(hard.min())
-    if best > hard0 or (best == hard0 and not soft0):
+    kept_n = (_shares(X, Y, Wd, Ht, who) >= HEAD_WHOLE).sum(1) if who else np.zeros(len(X), int)
+    gain = bool(who) and int(kept_n[hard == best].max()) > kept0
+    if best > hard0 or (best == hard0 and not soft0 and not gain):
         return None
     cx, cy = base.center
     dist = np.hypot(X + Wd / 2 - cx, Y + Ht / 2 - cy) / max(base.w, base.h)
     # fewest heads cut or covered, then the smallest window, the least backdrop, the nearest to the crop
     pool = np.nonzero(hard == best)[0]
+    pool = pool[kept_n[pool] == kept_n[pool].max()]             # ...the most people kept (more_people)
     pool = pool[np.lexsort((np.round(dist[pool], 2), np.round(backdrop[pool], 2), Wd[pool]))]
     pick = None
     if free:                                       # ...with a spot for the title: checked in that order,
@@ -203,7 +210,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
                 pick = int(idx[int(np.argmax(~miss))])
                 break
     if pick is None:
-        if best == hard0:                          # no better on heads, and no spot for the title either
+        if best == hard0 and not gain:             # no better on heads or people, and no spot for the title
             return None
         pick = int(pool[0])
     win = Box(float(X[pick]), float(Y[pick]), float(Wd[pick]), float(Ht[pick]))
@@ -280,7 +287,8 @@ def _fit_heads(plan, width: int, height: int, heads: list[Box], bodies: list[Box
     roomy = clear_heads(heads, s, width, height) if clear else heads
     return plan_fit(width, height, plan.window, roomy, must, bodies, avoid, free, s.fit_max_scale,
                     s.fit_max_backdrop, people=people, salient=salient, group=plan.group,
-                    title_bodies=s.fit_title_bodies, bare=heads, layer_cover=s.layer_cover)
+                    title_bodies=s.fit_title_bodies, bare=heads, layer_cover=s.layer_cover,
+                    more_people=s.fit_people)
 
 
 def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid=(), free=(),
