@@ -249,3 +249,20 @@ def test_a_fit_keeps_more_people_than_the_crop_can():
     off = CropSettings(fit_people=False)
     assert refit(plan_crop(1600, 900, SCENARIOS["portrait"], [], None, off, (), heads), 1600, 900, heads, [], off,
                  clear=True).mode == "crop"
+
+
+def test_with_people_a_fit_is_kept_at_the_gate_not_traded_for_its_crop():
+    """Only a subject fit falls back to its crop at M12's gate. With people in the frame the fit stays
+    the poster, marked when it fails: judges preferred the fit that keeps both people 26-4
+    (bench/results/ab-fit-people-*), and the close-up's crop would be a suit without a face."""
+    from autoposter.faces import Face
+    from autoposter.people import Person
+    rng = np.random.default_rng(5)
+    tpl = load_template("streaming")
+    tall = rng.integers(0, 255, (960, 500, 3), dtype=np.uint8)
+    close = FrameResult(0.0, 0, 500, 960, [Face(Box(156, 174, 223, 333), 0.99)], None, quality=0.9,
+                        people=[Person(Box(0, 0, 500, 960), Box(54, 0, 447, 527), 0.7, ())], expressions=[0.8])
+    suit = score_crops(tall, close, ["landscape"], Settings.from_env({}, **{"crop.fit_max_scale": 1.0}), [tpl])[0]
+    assert suit.mode == "crop" and suit.rejected is None                 # the crop alone passes the gate
+    held = score_crops(tall, close, ["landscape"], Settings(), [tpl])[0]
+    assert held.mode == "fit" and held.rejected                          # the fit is kept, marked, not traded

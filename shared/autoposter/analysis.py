@@ -324,12 +324,14 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
                                   avoid, tpl.free_fractions(name) if tpl is not None else (),
                                   tpl.fit if tpl is not None else "auto", sal_local, clear=True,
                                   faces=faces_local))
-        if plans[0] == plans[-1] or heads_all_local or (tpl is not None and tpl.fit != "auto"):
-            plans = plans[:1]           # only a subject fit (nobody in the frame) may fall back to its crop
+        crop = plans[-1]
+        if plans[0] == crop or heads_all_local or (tpl is not None and tpl.fit != "auto"):
+            plans = plans[:1]           # only a subject fit (nobody in the frame) may fall back to its crop:
+                                        # with people, judges preferred the fit (bench/results/ab-fit-people-*)
         cand = _candidate(image, fr, plans[0], area, heads, bodies, sc, name, tpl, settings, by_window)
         if cand.rejected is not None and len(plans) > 1:   # its backdrop's penalty must not cost the moment
-            crop = _candidate(image, fr, plans[1], area, heads, bodies, sc, name, tpl, settings, by_window)
-            cand = crop if crop.rejected is None else cand
+            alt = _candidate(image, fr, crop, area, heads, bodies, sc, name, tpl, settings, by_window)
+            cand = alt if alt.rejected is None else cand
         out.append(cand)
     return out
 

@@ -1,0 +1,123 @@
+"""Blind A/B of a setting on the labelled set: which default an editor prefers (issue 15's rule for fit).
+
+    python -m bench.ab build/ab crop.fit_people=false     # v0 = the defaults, v1 = with these overrides:
+                                                          # sheets of the posters that differ, and build/ab-key.json
+    (judges who have not seen the key write build/ab/answers-<anything>.json: {"q001": "A" | "B" | "="})
+    python -m bench.ab --score build/ab                   # bench/results/ab-<date>.md/.json
+
+Both variants run the pipeline's own steps on every labelled image and format (``bench.people.ours``);
+a pair is shown only when its two posters differ, A and B in a random order, judged by
+``bench.pairs.RULE_POSTERS``. Several judges may each answer every pair: each is counted.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(out: Path, overrides: dict, seed: int = 7) -> dict:
+    from bench.pairs import H, PER_SHEET, RULE_POSTERS, _label
+    from bench.people import TEMPLATE, Detectors, Settings, items, load_template, ours
+    variants = {"v0": Settings.from_env(), "v1": Settings.from_env(None, **overrides)}
+    det, tpl = Detectors.load(variants["v0"]), load_template(TEMPLATE)
+    out.mkdir(parents=True, exist_ok=True)
+    rng, rows, key, same = random.Random(seed), [], {}, 0
+    for it in items():
+        img = it["image"]
+        res = {name: ours(img, det, s, tpl) for name, s in variants.items()}
+        for sc in tpl.scenarios:
+            a, b = res["v0"][sc][5], res["v1"][sc][5]
+            if a.shape == b.shape and float(np.abs(a.astype(int) - b).mean()) < 1.0:
+                same += 1
+                continue
+            pid = f"q{len(key) + 1:03d}"
+            v0_is_a = rng.random() < 0.5
+            key[pid] = {"id": it["id"], "scenario": sc, "people": it["people"], "v0": "A" if v0_is_a else "B"}
+            h, w = img.shape[:2]
+            whole = cv2.resize(img, (round(w * H / h), H), interpolation=cv2.INTER_AREA)
+            parts = [_label(whole, f"{pid} frame"), _label(a if v0_is_a else b, "A"), _label(b if v0_is_a else a, "B")]
+            row = np.full((H + 40, sum(p.shape[1] for p in parts) + 40, 3), 255, np.uint8)
+            x = 0
+            for p in parts:
+                row[:, x:x + p.shape[1]] = p
+                x += p.shape[1] + 20
+            rows.append((pid, row))
+        print(f"\rbench.ab: {it['id']}: {len(key)} differ, {same} the same", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    rng.shuffle(rows)
+    sheets = []
+    for s0 in range(0, len(rows), PER_SHEET):
+        chunk = rows[s0:s0 + PER_SHEET]
+        sheet = np.full((sum(r.shape[0] + 10 for _, r in chunk), max(r.shape[1] for _, r in chunk), 3), 255, np.uint8)
+        y = 0
+        for _, r in chunk:
+            sheet[y:y + r.shape[0], :r.shape[1]] = r
+            y += r.shape[0] + 10
+        name = f"sheet{s0 // PER_SHEET + 1:02d}.png"
+        cv2.imwrite(str(out / name), sheet)
+        sheets.append({"sheet": name, "pairs": [p for p, _ in chunk]})
+    (out / "README.txt").write_text(f"Judge each pair on its sheet. Rule: {RULE_POSTERS}\n")
+    (out / "sheets.json").write_text(json.dumps(sheets, indent=1))
+    Path(str(out) + "-key.json").write_text(json.dumps({"rule": RULE_POSTERS, "overrides": overrides,
+                                                        "pairs": key, "same": same}, indent=1))
+    return {"pairs": len(key), "same": same, "sheets": len(sheets)}
+
+
+def score(out: Path) -> dict:
+    key = json.loads(Path(str(out) + "-key.json").read_text())
+    judges = {f.stem: json.loads(f.read_text()) for f in sorted(out.glob("answers-*.json"))}
+    if not judges:
+        raise SystemExit(f"no answers-*.json in {out}")
+    table = {}
+    for name, ans in judges.items():
+        missing = sorted(set(key["pairs"]) - set(ans))
+        if missing:
+            raise SystemExit(f"{name} lacks {len(missing)} pairs: {missing[:10]}")
+        t = {"defaults": 0, "overrides": 0, "tie": 0}
+        for pid, m in key["pairs"].items():
+            a = ans[pid].strip()
+            t["tie" if a == "=" else "defaults" if a == m["v0"] else "overrides"] += 1
+        table[name] = t
+    return {"date": dt.date.today().isoformat(), "overrides": key["overrides"], "rule": key["rule"],
+            "pairs": len(key["pairs"]), "same": key["same"], "judges": table}
+
+
+def markdown(r: dict) -> str:
+    over = ", ".join(f"`{k}={v}`" for k, v in r["overrides"].items())
+    lines = [f"### Blind A/B: the defaults against {over}", "",
+             f"{r['pairs']} labelled posters differ ({r['same']} the same). Rule, written before judging: {r['rule']}",
+             "", "| judge | defaults win | overrides win | ties |", "|---|---:|---:|---:|"]
+    for j, t in r["judges"].items():
+        lines.append(f"| {j} | {t['defaults']} | {t['overrides']} | {t['tie']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dir")
+    ap.add_argument("overrides", nargs="*", help="setting=value (as Settings.from_env overrides: crop.fit_people=false)")
+    ap.add_argument("--score", action="store_true")
+    a = ap.parse_args(argv)
+    if a.score:
+        r = score(Path(a.dir))
+        res = ROOT / "bench" / "results"
+        stem = "ab-" + "-".join(k.split(".")[-1].replace("_", "-") for k in r["overrides"]) + f"-{r['date']}"
+        (res / f"{stem}.json").write_text(json.dumps(r, indent=1))
+        (res / f"{stem}.md").write_text(markdown(r))
+        print(markdown(r))
+    else:
+        print(write(Path(a.dir), dict(o.split("=", 1) for o in a.overrides)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
