@@ -18,14 +18,14 @@ import random
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def write(out: Path, overrides: dict, seed: int = 7) -> dict:
-    from bench.pairs import H, PER_SHEET, RULE_POSTERS, _label
+    from autoposter.geometry import Box
+    from bench.pairs import RULE_POSTERS, _row, write_rows
     from bench.people import TEMPLATE, Detectors, Settings, items, load_template, ours
     variants = {"v0": Settings.from_env(), "v1": Settings.from_env(None, **overrides)}
     det, tpl = Detectors.load(variants["v0"]), load_template(TEMPLATE)
@@ -42,29 +42,12 @@ def write(out: Path, overrides: dict, seed: int = 7) -> dict:
             pid = f"q{len(key) + 1:03d}"
             v0_is_a = rng.random() < 0.5
             key[pid] = {"id": it["id"], "scenario": sc, "people": it["people"], "v0": "A" if v0_is_a else "B"}
-            h, w = img.shape[:2]
-            whole = cv2.resize(img, (round(w * H / h), H), interpolation=cv2.INTER_AREA)
-            parts = [_label(whole, f"{pid} frame"), _label(a if v0_is_a else b, "A"), _label(b if v0_is_a else a, "B")]
-            row = np.full((H + 40, sum(p.shape[1] for p in parts) + 40, 3), 255, np.uint8)
-            x = 0
-            for p in parts:
-                row[:, x:x + p.shape[1]] = p
-                x += p.shape[1] + 20
-            rows.append((pid, row))
+            posters = (a, b) if v0_is_a else (b, a)
+            rows.append((pid, _row(img, Box(0, 0, 1, 1), None, pid, posters)))
         print(f"\rbench.ab: {it['id']}: {len(key)} differ, {same} the same", end="", file=sys.stderr)
     print(file=sys.stderr)
     rng.shuffle(rows)
-    sheets = []
-    for s0 in range(0, len(rows), PER_SHEET):
-        chunk = rows[s0:s0 + PER_SHEET]
-        sheet = np.full((sum(r.shape[0] + 10 for _, r in chunk), max(r.shape[1] for _, r in chunk), 3), 255, np.uint8)
-        y = 0
-        for _, r in chunk:
-            sheet[y:y + r.shape[0], :r.shape[1]] = r
-            y += r.shape[0] + 10
-        name = f"sheet{s0 // PER_SHEET + 1:02d}.png"
-        cv2.imwrite(str(out / name), sheet)
-        sheets.append({"sheet": name, "pairs": [p for p, _ in chunk]})
+    sheets = write_rows(rows, out)
     (out / "README.txt").write_text(f"Judge each pair on its sheet. Rule: {RULE_POSTERS}\n")
     (out / "sheets.json").write_text(json.dumps(sheets, indent=1))
     Path(str(out) + "-key.json").write_text(json.dumps({"rule": RULE_POSTERS, "overrides": overrides,

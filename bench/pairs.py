@@ -76,6 +76,23 @@ def _row(img, a, b, pid: str, posters=None) -> np.ndarray:
     return row
 
 
+def write_rows(rows: list, out: Path) -> list[dict]:
+    """``rows`` ([(pair id, row image)]) on sheets of PER_SHEET in ``out``: [{"sheet", "pairs"}]."""
+    sheets = []
+    for s in range(0, len(rows), PER_SHEET):
+        chunk = rows[s:s + PER_SHEET]
+        width = max(r.shape[1] for _, r in chunk)
+        sheet = np.full((sum(r.shape[0] + 10 for _, r in chunk), width, 3), 255, np.uint8)
+        y = 0
+        for _, r in chunk:
+            sheet[y:y + r.shape[0], :r.shape[1]] = r
+            y += r.shape[0] + 10
+        name = f"sheet{s // PER_SHEET + 1:02d}.png"            # PNG: every viewer shows it
+        cv2.imwrite(str(out / name), sheet)
+        sheets.append({"sheet": name, "pairs": [pid for pid, _ in chunk]})
+    return sheets
+
+
 def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15, posters: bool = False) -> dict:
     """Sheets of PER_SHEET pairs (frame, A, B) in ``out``; the key beside it (``<out>-key.json``). With
     ``posters`` the pairs are whole posters (each crop's ``posters`` entry) judged by RULE_POSTERS, and
@@ -109,18 +126,7 @@ def write_sheets(crops: list[dict], images: dict, out: Path, seed: int = 15, pos
             pp = ((pa, pb) if ours_is_a else (pb, pa)) if posters else None
             rows.append((pid, _row(images[f["id"]], a if ours_is_a else b, b if ours_is_a else a, pid, pp)))
     rng.shuffle(rows)                                     # peers and frames interleaved
-    sheets = []
-    for s in range(0, len(rows), PER_SHEET):
-        chunk = rows[s:s + PER_SHEET]
-        width = max(r.shape[1] for _, r in chunk)
-        sheet = np.full((sum(r.shape[0] + 10 for _, r in chunk), width, 3), 255, np.uint8)
-        y = 0
-        for _, r in chunk:
-            sheet[y:y + r.shape[0], :r.shape[1]] = r
-            y += r.shape[0] + 10
-        name = f"sheet{s // PER_SHEET + 1:02d}.png"            # PNG: every viewer shows it
-        cv2.imwrite(str(out / name), sheet)
-        sheets.append({"sheet": name, "pairs": [pid for pid, _ in chunk]})
+    sheets = write_rows(rows, out)
     (out / "README.txt").write_text(f"Judge each pair on its sheet. Rule: {rule}\nWrite answers.json here: "
                                     '{"p001": "A", "p002": "=", ...} for every pair id.\n')
     (out / "sheets.json").write_text(json.dumps(sheets, indent=1))
