@@ -86,9 +86,10 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
           people=(), floor=None, title_bodies: bool = True, bare=None, layer_cover: float = FIXED_ON_HEAD) -> dict:
     """Per window (arrays), what a picture editor checks: heads cut, kept people lost (or, of
     ``people``, nobody kept at all; or less of a body or the subject shown than ``floor`` says),
-    fixed layers on kept heads, and — when ``free`` is given — free layers with no spot off the
-    heads and bodies. ``heads`` decide cuts (grown by ``CropSettings.head_clearance``); ``bare`` (the
-    heads as found, default ``heads``) decide what a layer covers."""
+    fixed layers on kept heads, which heads each keeps whole (``kept``), and — when ``free`` is
+    given — free layers with no spot off the heads and bodies. ``heads`` decide cuts (grown by
+    ``CropSettings.head_clearance``); ``bare`` (the heads as found, default ``heads``) decide what a
+    layer covers."""
     n = len(X)
     bare = heads if bare is None else bare
     sh = _shares(X, Y, Wd, Ht, heads)
@@ -107,7 +108,7 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
         cov = _covered(X[:, None] + fx * Wd[:, None], Y[:, None] + fy * Ht[:, None], fw * Wd[:, None],
                        fh * Ht[:, None], H)
         on_head |= ((cov > layer_cover) & kept).any(1)
-    out = {"cut": cut, "lost": lost, "on_head": on_head}
+    out = {"cut": cut, "lost": lost, "on_head": on_head, "kept": kept}
     if free:
         out["no_spot"] = no_spot(X, Y, Wd, Ht, bare, bodies if title_bodies else [], free)
     return out
@@ -158,8 +159,8 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
     floor = (shown, _shares(*col(base), shown)[0])
     b0 = check(*col(base), heads, must_keep, bodies, avoid, free, people, floor, title_bodies, bare, layer_cover)
     hard0, soft0 = int(b0["cut"][0] + b0["lost"][0] + b0["on_head"][0]), bool(free) and bool(b0["no_spot"][0])
-    who = [heads[i] for i in people] if more_people else []
-    kept0 = int((_shares(*col(base), who)[0] >= HEAD_WHOLE).sum()) if who else 0
+    who = list(people) if more_people else []
+    kept0 = int(b0["kept"][0, who].sum())
     if hard0 == 0 and not soft0 and kept0 == len(who):
         return None
     Xs, Ys, Ws, Hs = [], [], [], []
@@ -190,7 +191,7 @@ def plan_fit(width: int, height: int, base: Box, heads: list[Box], must_keep: li
             return ((v > HEAD_OUT) & (v < HEAD_WHOLE)).sum(1)
         hard = np.where(bare_cuts(X, Y, Wd, Ht) > bare_cuts(*col(base))[0], hard0 + 1, hard)
     best = int(hard.min())
-    kept_n = (_shares(X, Y, Wd, Ht, who) >= HEAD_WHOLE).sum(1) if who else np.zeros(len(X), int)
+    kept_n = c["kept"][:, who].sum(1)
     gain = bool(who) and int(kept_n[hard == best].max()) > kept0
     if best > hard0 or (best == hard0 and not soft0 and not gain):
         return None
