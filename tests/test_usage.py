@@ -52,7 +52,9 @@ def test_the_workers_read_about_the_file_once(usage):
 def test_the_cost_does_not_depend_on_the_machines_load(usage, tmp_path, sample_video):
     """Three runs of the same video — as the suite finds the machine (its two workers busy), then with one
     and with two more cores' worth of busy processes (the run's wall time grows by half and more) — bill
-    the same within 10 %: compute is the handlers' CPU time, not wall time."""
+    the same within 15 %: compute is the handlers' CPU time, not wall time. CPU time itself grows a little
+    when four processes share two cores (spreads of 11-12 % in two full-suite runs on 2026-12-07, the
+    walls 1.5-2.4x); billing wall time would spread as much as the walls do."""
     runs = [usage]
     for n in (1, 2):
         hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
@@ -63,4 +65,4 @@ def test_the_cost_does_not_depend_on_the_machines_load(usage, tmp_path, sample_v
                 h.kill()
     costs = [u["cost_per_video_usd"] for u in runs]
     walls = [round(sum(row["wall_s"] for row in u["lambda"].values()), 1) for u in runs]
-    assert max(costs) - min(costs) <= 0.10 * min(costs), (costs, walls)
+    assert max(costs) - min(costs) <= 0.15 * min(costs), (costs, walls)
