@@ -267,8 +267,7 @@ def analyze_frame(image: np.ndarray, detector, settings: Settings,
              for f in det.faces.detect(pic)]
     people = []
     if det.people is not None:
-        people = [Person(p.box.shift(x0, y0), p.head.shift(x0, y0), p.score,
-                         tuple((x + x0, y + y0, v) for x, y, v in p.keypoints)) for p in det.people.detect(pic)]
+        people = [p.shift(x0, y0) for p in det.people.detect(pic)]
     sal = saliency_map(pic, settings.saliency)
     salient = sal.region.shift(x0, y0) if sal.region else None
     return FrameResult(time, index, w, h, faces, salient, after_cut, shot, text_cover(pic), quality(pic),

@@ -114,6 +114,11 @@ class Person:
     score: float             # detector score, 0..1
     keypoints: tuple = field(default_factory=tuple)   # 33 (x, y, visibility) in frame pixels, or ()
 
+    def shift(self, dx: float, dy: float) -> "Person":
+        """The same person in pixels moved by (dx, dy): a tile's or an active picture's to the frame's."""
+        return Person(self.box.shift(dx, dy), self.head.shift(dx, dy), self.score,
+                      tuple((x + dx, y + dy, v) for x, y, v in self.keypoints))
+
     def to_dict(self) -> dict:
         return {"box": self.box.to_list(), "head": self.head.to_list(), "score": round(float(self.score), 4),
                 "keypoints": [[round(float(x), 1), round(float(y), 1), round(float(v), 3)]
@@ -612,8 +617,7 @@ class PersonDetector:
                 for p in self.detect(image_bgr[ty:ty + th, tx:tx + tw], require=s.tile_min_score):
                     if p.score < s.tile_min_score or p.box.h >= h / 2:
                         continue
-                    found.append(Person(p.box.shift(tx, ty), p.head.shift(tx, ty), p.score,
-                                        tuple((x + tx, y + ty, v) for x, y, v in p.keypoints)))
+                    found.append(p.shift(tx, ty))
         new: list[Person] = []
         for p in sorted(found, key=lambda p: -p.score):        # one person seen by two tiles is one
             if all(_box_iou(p.head, q.head) <= s.duplicate_iou and inside_share(p.head, q.head) < 0.5

@@ -32,7 +32,6 @@ from .analysis import (Candidate, FrameResult, Job, analyze_frame, job_scenarios
                        resolve_scenarios, score_crops, select, variant_id)
 from .errors import FramesFailed, VideoError
 from .frames import Plan, SegmentResult, plan, sample_segment
-from .people import Person
 from .sampling import FrameRef, Sampling, sample
 from .settings import Settings
 from .templates import Template, load_all as load_templates
@@ -171,12 +170,9 @@ def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: 
         pic = img[int(a.y):int(a.y + a.h), int(a.x):int(a.x + a.w)]
         changed = False
         if people is not None:
-            known = [Person(p.box.shift(-a.x, -a.y), p.head.shift(-a.x, -a.y), p.score) for p in fr.people]
-            small = people.detect_small(pic, known)
+            small = people.detect_small(pic, [p.shift(-a.x, -a.y) for p in fr.people])
             if small:
-                fr.people = fr.people + [Person(p.box.shift(a.x, a.y), p.head.shift(a.x, a.y), p.score,
-                                                tuple((x + a.x, y + a.y, v) for x, y, v in p.keypoints))
-                                         for p in small]
+                fr.people = fr.people + [p.shift(a.x, a.y) for p in small]
                 changed = True
         lm = learned_map(pic, s) if s.model != "u2netp" else None
         if lm is not None and lm.region is not None:
