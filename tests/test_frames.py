@@ -163,3 +163,20 @@ def test_window_scans_sample_the_same_moments_however_the_film_is_cut(sample_vid
     slots = {round(k / one.rate, 3) for k in range(int(one.header.duration * one.rate) + 1)}
     assert all(f.after_cut or round(f.time, 3) >= min(t for t in slots if t >= f.time - 1 / one.header.fps)
                for f in s1.frames)
+
+
+def test_probe_copies_are_the_one_step_area_average():
+    """The probes' halvings (images.shrink) give what one INTER_AREA resize gives, to rounding: the
+    thumbnails, histograms and bar profiles do not depend on the shortcut."""
+    from autoposter.images import shrink
+    rng = np.random.default_rng(7)
+    for w, h in ((1920, 1080), (3840, 2160), (1281, 721), (854, 480), (400, 300)):
+        img = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 2)
+        got = shrink(img, 480)
+        if w <= 480:
+            assert got is img
+            continue
+        want = cv2.resize(img, (480, round(h * 480 / w)), interpolation=cv2.INTER_AREA)
+        assert got.shape == want.shape
+        diff = np.abs(got.astype(int) - want)
+        assert diff.mean() < 0.5 and np.percentile(diff, 99) <= 2

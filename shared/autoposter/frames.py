@@ -29,7 +29,7 @@ import numpy as np
 
 from . import activearea, framepack
 from .errors import VideoError
-from .images import downscale
+from .images import downscale, shrink
 from .video import Capture, VideoHeader, VideoSource
 
 JPEG_QUALITY = 95                 # the one form a candidate frame takes between steps (CLI and cloud alike)
@@ -198,6 +198,13 @@ class SegmentResult:
                    int(d.get("seek_retries", 0)))
 
 
+def _reduced(img: np.ndarray) -> np.ndarray:
+    """The probe's working copy, at most ``activearea.WIDTH`` wide (area average): the thumbnail and the
+    bar profile are both made from it, so a probe reads the full frame once (1080p: about 1 ms a probe,
+    against 3.4 ms for three passes; extraction of 10 min of 1080p took 15-25 % less CPU)."""
+    return shrink(img, activearea.WIDTH)
+
+
 def _thumb(img: np.ndarray) -> np.ndarray:
     h, w = img.shape[:2]
     tw = 64
@@ -276,7 +283,7 @@ class _Scanner:
             if probe:
                 img = cap.retrieve()
                 if img is not None:
-                    self.prev_hist = _hist(_thumb(downscale(img, s.max_side)))
+                    self.prev_hist = _hist(_thumb(_reduced(downscale(img, s.max_side))))
             return True
         if past:
             out.overrun += 1
@@ -291,7 +298,8 @@ class _Scanner:
         if img is None:
             return False
         img = downscale(img, s.max_side)
-        thumb = _thumb(img)
+        small = _reduced(img)
+        thumb = _thumb(small)
         if probe:
             hist = _hist(thumb)
             cut = self.prev_hist is not None and \
@@ -307,7 +315,7 @@ class _Scanner:
                 self.pending = t + s.cut_delay
                 return True               # the cut frame itself is mid-transition
             else:
-                self.extent.add(activearea.small_gray(img), self.bars)
+                self.extent.add(activearea.small_gray(small), self.bars)
         if not (due or slot):
             return True
         if due:

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -104,9 +105,30 @@ def sample_job(plan_: Plan, store: stores.Store, settings: Settings,
     return smp
 
 
-def read_frames(store: stores.Store, refs: list[FrameRef]) -> dict[int, np.ndarray]:
-    """The frames' pixels, one ranged read per segment pack they come from."""
-    out = {}
+class PackedFrames(Mapping):
+    """Frames by id, kept as their JPEG bytes and decoded when asked: a batch holds its frames
+    compressed (a 4K frame is 25 MB decoded, about 2 MB packed), one decoded at a time."""
+
+    def __init__(self, blobs: dict[int, bytes], times: dict[int, tuple[float, int]]):
+        self._blobs, self._times = blobs, times
+
+    def __getitem__(self, fid: int) -> np.ndarray:
+        img = cv2.imdecode(np.frombuffer(self._blobs[fid], np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            t, seg = self._times[fid]
+            raise VideoError(f"frame {t:.3f}s of segment {seg} cannot be decoded", code="Frame::Unreadable")
+        return img
+
+    def __iter__(self):
+        return iter(self._blobs)
+
+    def __len__(self) -> int:
+        return len(self._blobs)
+
+
+def read_packed(store: stores.Store, refs: list[FrameRef]) -> PackedFrames:
+    """The frames' bytes, one ranged read per segment pack they come from."""
+    blobs, times = {}, {}
     by_seg: dict[int, list[FrameRef]] = {}
     for r in refs:
         by_seg.setdefault(r.segment, []).append(r)
@@ -119,18 +141,21 @@ def read_frames(store: stores.Store, refs: list[FrameRef]) -> dict[int, np.ndarr
             raise FramesFailed(f"the frames of segment {seg} are gone (expired or deleted)",
                                code="Frames::Expired") from None
         for r in items:
-            img = cv2.imdecode(np.frombuffer(blob[r.offset - lo:r.offset - lo + r.length], np.uint8),
-                               cv2.IMREAD_COLOR)
-            if img is None:
-                raise VideoError(f"frame {r.time:.3f}s of segment {seg} cannot be decoded", code="Frame::Unreadable")
-            out[r.id] = img
-    return out
+            blobs[r.id] = blob[r.offset - lo:r.offset - lo + r.length]
+            times[r.id] = (r.time, seg)
+    return PackedFrames(blobs, times)
+
+
+def read_frames(store: stores.Store, refs: list[FrameRef]) -> dict[int, np.ndarray]:
+    """The frames' pixels, decoded (``read_packed`` keeps them compressed)."""
+    packed = read_packed(store, refs)
+    return {fid: packed[fid] for fid in packed}
 
 
 def analyse_batch(b: int, refs: list[FrameRef], store: stores.Store, templates: list[Template],
                   scenarios: list[str], settings: Settings, detector) -> dict:
     """M2–M12 on each frame of batch ``b``; the whole batch's analysis written once."""
-    images = read_frames(store, refs)
+    images = read_packed(store, refs)                     # decoded one at a time: a batch of 4K frames fits
     work = []
     for r in refs:
         img = images[r.id]

@@ -25,7 +25,7 @@ from .scoring import ScoreSettings
 class RunSettings:
     """How a job's work is divided: the same numbers on this machine and in the cloud (Q9)."""
 
-    batch_size: int = 30              # frames per analysis batch (a Map item in the cloud)
+    batch_size: int = 60              # frames per analysis batch (a Map item in the cloud); 30 cost 8 % more at 10 min of 1080p
     tolerated_failure: float = 20.0   # % of frames whose analysis may fail before nothing is published
     segment_seconds: float = 0.0      # s of video per extraction segment; 0 = sized by frames.worker_seconds
     workers: int = 0                  # processes on this machine (0 = one per core); the cloud ignores it
