@@ -112,3 +112,20 @@ def test_a_title_shrinks_when_no_narrower_one_keeps_off_the_bodies():
     assert covers(two.box, heads, bodies)[0] == 0.0
     full = free_place(gray, region, (950, 184), heads, None, "title")   # no bodies known: template size
     assert (full.box.w, full.box.h) == (950, 184)
+
+
+def test_a_title_narrows_beside_a_small_subject_when_nobody_is_in_the_frame():
+    """A rocket in the middle of a landscape poster: a title half the poster wide covers it wherever it
+    goes, a narrower one beside it does not. A subject filling the picture (a cat's face) keeps the
+    template's size: no smaller title would clear it, it would only be harder to read."""
+    from autoposter.cropping import inside_share
+    from autoposter.layout import SUBJECT_CLEAR, free_place
+    gray = np.full((1080, 1920), 128, np.uint8)
+    region = Box(58, 173, 1805, 864)
+    rocket = Box(900, 150, 130, 900)
+    pl = free_place(gray, region, (960, 216), [], rocket, "title")
+    assert inside_share(rocket, pl.box) <= SUBJECT_CLEAR and pl.box.w < 960
+    big = Box(100, 60, 1700, 1000)
+    full = free_place(gray, region, (960, 216), [], big, "title")
+    assert (full.box.w, full.box.h) == (960, 216)
+    assert free_place(gray, region, (960, 216), [], None, "title").box.w == 960

@@ -141,6 +141,9 @@ def free_box(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[B
 # Q2: a free layer narrows (its text wraps smaller), then shrinks, before it covers a person...
 SHRINK = ((1.0, 1.0), (0.78, 1.0), (0.6, 1.0), (0.6, 0.75), (0.5, 0.6))   # (width, height) of the template's size
 BODY_CLEAR = 0.07           # ...that is, more than this share of a body's box, or any of a head
+SUBJECT_CLEAR = 0.07        # with nobody in the frame, the same ladder keeps it off the main subject (more than this
+SUBJECT_MAX = 0.25          # share of the salient box) when a smaller title can, if the subject fills at most this
+                            # share of the poster: a rocket, a bike; not a cat's face filling the picture
 
 
 def covers(box: Box, faces, bodies) -> tuple[float, float]:
@@ -154,9 +157,14 @@ def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list
     """``free_box`` at the template's size, or narrower, then smaller (``SHRINK``), when only such a
     box keeps off every head and body: the largest clear one wins. When none is clear, the one that
     covers the least of the heads, then one of the template's height (a small title slipped between
-    a group's chests reads worse than a full one over their legs), then the least of a body."""
+    a group's chests reads worse than a full one over their legs), then the least of a body. With nobody
+    in the frame, the ladder is climbed for a compact salient subject (``SUBJECT_CLEAR``, ``SUBJECT_MAX``);
+    when no rung clears it, the title keeps the template's size."""
     tried = []
-    for kw, kh in SHRINK if (faces or bodies) else ((1.0, 1.0),):
+    people = bool(faces or bodies)
+    subject = salient if (not people and salient is not None and SUBJECT_CLEAR < 1.0
+                          and salient.area <= SUBJECT_MAX * gray.shape[0] * gray.shape[1]) else None
+    for kw, kh in SHRINK if (people or subject is not None) else ((1.0, 1.0),):
         pl = free_box(gray, region, (max(1, round(size[0] * kw)), max(1, round(size[1] * kh))), faces, salient,
                       name, bodies=bodies)
         if kw < 1.0:
@@ -164,7 +172,13 @@ def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list
         if kh < 1.0:
             pl.extra["shrunk"] = kh
         head, body = covers(pl.box, faces, bodies)
-        if head == 0.0 and body <= BODY_CLEAR:
+        if subject is not None:
+            body = inside_share(subject, pl.box)             # ranked as a body is below
+            if body <= SUBJECT_CLEAR:
+                return pl
+        elif head == 0.0 and body <= BODY_CLEAR:
             return pl
         tried.append((round(head, 3), kh < 1.0, round(body, 3), -kw * kh, pl))
+    if subject is not None:
+        return tried[0][-1]
     return min(tried, key=lambda t: t[:4])[-1]
