@@ -7,7 +7,8 @@
 
 Both variants run the pipeline's own steps on every labelled image and format (``bench.people.ours``);
 a pair is shown only when its two posters differ, A and B in a random order, judged by
-``bench.pairs.RULE_POSTERS``. Several judges may each answer every pair: each is counted.
+``bench.pairs.RULE_POSTERS``. Several judges may each answer every pair, or split the sheets (every pair
+answered at least once): each answer is counted.
 """
 from __future__ import annotations
 
@@ -61,15 +62,22 @@ def score(out: Path) -> dict:
     if not judges:
         raise SystemExit(f"no answers-*.json in {out}")
     table = {}
+    unanswered = set(key["pairs"]) - set().union(*(set(a) for a in judges.values()))
+    if unanswered:                               # judges may split the sheets; every pair needs one answer
+        raise SystemExit(f"no judge answered {len(unanswered)} pairs: {sorted(unanswered)[:10]}")
+    total = {"defaults": 0, "overrides": 0, "tie": 0}
     for name, ans in judges.items():
-        missing = sorted(set(key["pairs"]) - set(ans))
-        if missing:
-            raise SystemExit(f"{name} lacks {len(missing)} pairs: {missing[:10]}")
         t = {"defaults": 0, "overrides": 0, "tie": 0}
         for pid, m in key["pairs"].items():
+            if pid not in ans:
+                continue
             a = ans[pid].strip()
             t["tie" if a == "=" else "defaults" if a == m["v0"] else "overrides"] += 1
         table[name] = t
+        for k in total:
+            total[k] += t[k]
+    if len(table) > 1:
+        table["all judges"] = total
     return {"date": dt.date.today().isoformat(), "overrides": key["overrides"], "rule": key["rule"],
             "pairs": len(key["pairs"]), "same": key["same"], "judges": table}
 

@@ -295,3 +295,19 @@ def test_a_small_face_behind_the_lead_neither_joins_the_group_nor_costs_the_lead
     near = Box(423, 154, 150, 190)
     plan2 = plan_crop(720, 528, SCENARIOS["cover"], [], None, s, (), [lead_head, near], [lead_body])
     assert plan2.group.contains(lead_head.union(near), tol=1) and inside_share(near, plan2.window) >= 0.95
+
+
+def test_the_seam_can_pull_a_faceless_window_to_the_centre():
+    """``seam_centre``: a map spread evenly over a wide subject leaves the seam no preference but M5's
+    window (here the left end); the pull brings the window to the centre. A distinct subject off
+    centre still wins against a small pull."""
+    from autoposter.cropping import seam_start
+    n = 64
+    flat = {"x": [1.0 / n] * n, "x_peak": [0.5] * n}
+    assert seam_start(flat, "x", 1920, 608, 0.25, prefer=0) == 0
+    assert seam_start(flat, "x", 1920, 608, 0.25, prefer=0, centre=0.1) == (1920 - 608) // 2
+    mass = [0.0] * n
+    for i in range(4, 16):
+        mass[i] = 1.0 / 12
+    left = {"x": mass, "x_peak": [1.0 if 4 <= i < 16 else 0.0 for i in range(n)]}
+    assert seam_start(left, "x", 1920, 608, 0.25, prefer=900, centre=0.1) < 200

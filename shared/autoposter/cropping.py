@@ -50,6 +50,7 @@ class CropSettings:
                                  # clear of it: detected heads are a few pixels off the real ones
     head_clearance_min: float = 0.01  # ... and at least this share of the picture's shorter side (small heads)
     seam_weight: float = 0.25   # Q7, nobody in the frame: weight of the saliency under the window's edges
+    seam_centre: float = 0.0    # ... and of the window's distance from the picture's centre (share of the free span)
     fit_max_scale: float = 2.0  # a fit window (fitting.py) is at most this many times the crop's side...
     fit_max_backdrop: float = 0.5  # ...and at most this share of the poster lies outside the picture
     fit_subject_backdrop: float = 0.25  # nobody in the frame: a fit window may hold a subject wider than the crop
@@ -169,11 +170,13 @@ def inside_share(face: Box, window: Box) -> float:
     return i.area / face.area if i and face.area > 0 else 0.0
 
 
-def seam_start(profile: dict, axis: str, length: int, size: int, weight: float, prefer: int = 0) -> int:
+def seam_start(profile: dict, axis: str, length: int, size: int, weight: float, prefer: int = 0,
+               centre: float = 0.0) -> int:
     """Where a window of ``size`` along ``axis`` (of ``length`` pixels) starts when nobody is in the
     frame: the most saliency mass inside, less ``weight`` × the mean peak saliency under its two
     edges — a faceless lead (an animal, a car, a drawn character) is kept whole rather than centred
-    on a blob that holds several things (Q7)."""
+    on a blob that holds several things (Q7) — less ``centre`` × its distance from the centred
+    window (0 at the centre, 1 at either end): photographers centre what a map spreads."""
     mass = np.asarray(profile[axis], dtype=np.float64)
     peak = np.asarray(profile[f"{axis}_peak"], dtype=np.float64)
     n = len(mass)
@@ -184,7 +187,9 @@ def seam_start(profile: dict, axis: str, length: int, size: int, weight: float, 
     starts = np.arange(length - size + 1)
     inside = cum[starts + size] - cum[starts]
     edge = (np.interp(starts + 0.5, centres, peak) + np.interp(starts + size - 0.5, centres, peak)) / 2
-    score = np.round(inside - weight * edge, 4)
+    span = max(length - size, 1)
+    off = np.abs(starts - span / 2) / (span / 2) if length > size else np.zeros(len(starts))
+    score = np.round(inside - weight * edge - centre * off, 4)
     return int(starts[int(np.lexsort((np.abs(starts - prefer), -score))[0])])     # ties: nearest M5's window
 
 
@@ -245,7 +250,8 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     if not faces:
         if profile and not pinned and span > 0:
             start = seam_start(profile, "x" if horizontal else "y", width if horizontal else height,
-                               base.w if horizontal else base.h, s.seam_weight, int(base.x if horizontal else base.y))
+                               base.w if horizontal else base.h, s.seam_weight, int(base.x if horizontal else base.y),
+                               s.seam_centre)
             base = Box(start, 0, base.w, base.h) if horizontal else Box(0, start, base.w, base.h)
         return CropPlan(base, group, center)
     size = base.w if horizontal else base.h

@@ -110,7 +110,7 @@ RANGES = {
     "score.measure_weights": (0, 1), "score.expression_model_weight": (0, 1), "score.quality_weight": (0, 1), "score.moment_gap": (0, 3600), "score.max_upscale": (1, 100), "score.upscale_penalty": (0, 1),
     "score.cut_penalty": (0, 1), "score.cover_penalty": (0, 1), "score.fit_penalty": (0, 1), "score.text_cover": (0, 1), "score.text_penalty": (0, 1),
     "crop.whole": (0.5, 1), "crop.outside": (0, 0.5), "crop.person_share": (0, 1), "crop.layer_cover": (0, 1), "crop.face_margin": (0, 1),
-    "crop.fit_max_scale": (1, 4), "crop.seam_weight": (0, 10), "crop.head_clearance": (0, 1), "crop.head_clearance_min": (0, 0.2), "crop.fit_max_backdrop": (0, 0.9), "crop.fit_subject_backdrop": (0, 0.9),
+    "crop.fit_max_scale": (1, 4), "crop.seam_weight": (0, 10), "crop.seam_centre": (0, 1), "crop.head_clearance": (0, 1), "crop.head_clearance_min": (0, 0.2), "crop.fit_max_backdrop": (0, 0.9), "crop.fit_subject_backdrop": (0, 0.9),
     "frames.partial_share": (0, 1), "frames.oversample": (1, 10), "frames.worker_seconds": (1, 800),
     "frames.decode_cost": (0, 100), "frames.min_segment": (0.1, 3600), "frames.max_segment": (1, 86400),
     "frames.max_segments": (1, 10000), "frames.windows_from": (0, 3600), "frames.window": (0.1, 60),
