@@ -29,12 +29,15 @@ def write(out: Path, overrides: dict, seed: int = 7) -> dict:
     from bench.pairs import RULE_POSTERS, _row, write_rows
     from bench.people import TEMPLATE, Detectors, Settings, items, load_template, ours
     variants = {"v0": Settings.from_env(), "v1": Settings.from_env(None, **overrides)}
-    det, tpl = Detectors.load(variants["v0"]), load_template(TEMPLATE)
+    tpl = load_template(TEMPLATE)
+    dets = {"v0": Detectors.load(variants["v0"])}           # a detector setting (people.tiles) needs its own
+    same_models = all(getattr(variants["v1"], k) == getattr(variants["v0"], k) for k in ("faces", "people"))
+    dets["v1"] = dets["v0"] if same_models else Detectors.load(variants["v1"])
     out.mkdir(parents=True, exist_ok=True)
     rng, rows, key, same = random.Random(seed), [], {}, 0
     for it in items():
         img = it["image"]
-        res = {name: ours(img, det, s, tpl) for name, s in variants.items()}
+        res = {name: ours(img, dets[name], s, tpl) for name, s in variants.items()}
         for sc in tpl.scenarios:
             a, b = res["v0"][sc][5], res["v1"][sc][5]
             if a.shape == b.shape and float(np.abs(a.astype(int) - b).mean()) < 1.0:
