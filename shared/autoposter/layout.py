@@ -162,7 +162,7 @@ def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list
     when no rung clears it, the title keeps the template's size."""
     tried = []
     people = bool(faces or bodies)
-    subject = salient if (not people and salient is not None and SUBJECT_CLEAR < 1.0
+    subject = salient if (not people and salient is not None
                           and salient.area <= SUBJECT_MAX * gray.shape[0] * gray.shape[1]) else None
     for kw, kh in SHRINK if (people or subject is not None) else ((1.0, 1.0),):
         pl = free_box(gray, region, (max(1, round(size[0] * kw)), max(1, round(size[1] * kh))), faces, salient,
@@ -173,8 +173,7 @@ def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list
             pl.extra["shrunk"] = kh
         head, body = covers(pl.box, faces, bodies)
         if subject is not None:
-            body = inside_share(subject, pl.box)             # ranked as a body is below
-            if body <= SUBJECT_CLEAR:
+            if inside_share(subject, pl.box) <= SUBJECT_CLEAR:
                 return pl
         elif head == 0.0 and body <= BODY_CLEAR:
             return pl
