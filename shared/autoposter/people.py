@@ -51,6 +51,7 @@ import numpy as np
 from . import models
 from .cropping import inside_share
 from .geometry import Box
+from .images import Pyramid
 
 DETECTOR_SIZE = 224
 LANDMARK_SIZE = 256
@@ -171,34 +172,6 @@ class Letterbox:
         return (pts * DETECTOR_SIZE - np.array([self.left, self.top], np.float32)) / self.scale
 
 
-class Pyramid:
-    """A frame and its halvings (2×2 area averages, OpenCV's fast path), made when first asked for.
-
-    Level n pixel (i, j) averages frame pixels 2ⁿi … 2ⁿ(i+1) − 1: frame point p is level-n point
-    (p + ½) / 2ⁿ − ½. The letterbox and every ROI of one frame share it.
-    """
-
-    def __init__(self, image: np.ndarray):
-        self.levels = [image]
-
-    def level(self, n: int) -> tuple[np.ndarray, int]:
-        """Level ``n`` (or the deepest one with sides ≥ 2) and its number."""
-        while len(self.levels) <= n and min(self.levels[-1].shape[:2]) >= 4:
-            img = self.levels[-1]
-            h, w = img.shape[:2]
-            self.levels.append(cv2.resize(img[: h - h % 2, : w - w % 2], (w // 2, h // 2),
-                                          interpolation=cv2.INTER_AREA))
-        n = min(n, len(self.levels) - 1)
-        return self.levels[n], n
-
-    def for_shrink(self, factor: float) -> tuple[np.ndarray, int]:
-        """The level from which a bilinear step shrinks by ``factor`` / 2ⁿ < ``MAX_BILINEAR_SHRINK``."""
-        n = 0
-        while factor / 2 ** n >= MAX_BILINEAR_SHRINK:
-            n += 1
-        return self.level(n)
-
-
 def _onto(m: np.ndarray, n: int) -> np.ndarray:
     """Compose an output → frame affine map with frame → pyramid level ``n``."""
     if n == 0:
@@ -217,7 +190,7 @@ def letterbox(image_bgr: np.ndarray, pyramid: Pyramid | None = None) -> tuple[np
     s = DETECTOR_SIZE / side                          # frame px -> tensor px
     left, top = (side - w) / 2 * s, (side - h) / 2 * s
     m = np.array([[1 / s, 0.0, -left / s], [0.0, 1 / s, -top / s]])
-    src, n = (pyramid or Pyramid(image_bgr)).for_shrink(side / DETECTOR_SIZE)
+    src, n = (pyramid or Pyramid(image_bgr)).for_shrink(side / DETECTOR_SIZE, MAX_BILINEAR_SHRINK)
     out = cv2.warpAffine(src, _onto(m, n), (DETECTOR_SIZE, DETECTOR_SIZE),
                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
@@ -332,7 +305,7 @@ def roi_crop(image_bgr: np.ndarray, roi: Roi, size: int = LANDMARK_SIZE, pyramid
     # crop point (u, v) → frame point: centre + (u/size − ½)·side·(c, s) + (v/size − ½)·side·(−s, c)
     m = np.array([[k * c, -k * s, roi.cx - roi.side / 2 * (c - s)],
                   [k * s, k * c, roi.cy - roi.side / 2 * (s + c)]], np.float64)
-    src, n = (pyramid or Pyramid(image_bgr)).for_shrink(k)
+    src, n = (pyramid or Pyramid(image_bgr)).for_shrink(k, MAX_BILINEAR_SHRINK)
     out = cv2.warpAffine(src, _onto(m, n), (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                          borderMode=cv2.BORDER_REPLICATE)
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
