@@ -60,6 +60,14 @@ def test_a_second_run_switches_sets_and_touches_nothing_of_the_users(tmp_path, s
     assert len(sets) == 2                                   # the previous set stays for readers still on it
 
 
+def test_a_relative_out_folder_as_the_readme_writes_it(tmp_path, sample_video):
+    """`--out posters` (README, make demo): the set's paths are checked as real paths, not as typed."""
+    r = run(sample_video, "--out", "posters", "--template", "streaming", "--scenario", "feed", "--top", "1",
+            "--quiet", "--title", "rel", cwd=tmp_path)
+    assert r.wait(300) == 0, r.stderr.read()
+    assert complete(tmp_path / "posters") == "rel"
+
+
 def test_someone_elses_latest_is_never_replaced(tmp_path, sample_video):
     out = tmp_path / "out"
     out.mkdir()

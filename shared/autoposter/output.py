@@ -200,9 +200,10 @@ class FolderPublisher:
         stage = sets / f".staging-{name}"
         stage.mkdir()
         write_file(stage / MARK, json.dumps({"created": time.time()}).encode())
+        root = stage.resolve()                            # --out may be relative: compare real paths
         for rel, (data, _) in sorted(files.items()):
             dest = stage / rel
-            if stage not in dest.resolve().parents and dest.resolve() != stage:
+            if root not in dest.resolve().parents:
                 raise SettingsError(f"--out {self.out.path}: poster path {rel!r} would leave its set (a link inside "
                                     f"{OWN}?)", code="Settings::Out")
             dest.parent.mkdir(parents=True, exist_ok=True)
