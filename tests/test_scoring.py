@@ -136,3 +136,28 @@ def test_sharpness_at_output_reuses_the_reduced_crop_only_when_it_is_the_same_re
     assert sharpness_at_output(region, (1080, 1920), reduced=wrong) == sharpness_at_output(region, (1080, 1920))
     small = region[:100, :56]                                     # enlarged: cubic, never the reduced copy
     assert sharpness_at_output(small, (1080, 1920), reduced=small) == sharpness_at_output(small, (1080, 1920))
+
+
+def test_window_scores_on_grey_and_halvings_match_the_colour_measures():
+    """The window scores read one grey copy of the frame and its colour halvings (analysis.FrameViews),
+    a third of the resize work; they must agree with the measures on the colour window itself."""
+    from autoposter.analysis import FrameViews
+    from autoposter.images import downscale
+    grey_half = cv2.cvtColor(cv2.cvtColor(cv2.resize(photo("astronaut"), (600, 500)), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    img = cv2.resize(np.hstack([grey_half, cv2.resize(photo("coffee"), (600, 500))]), (1920, 1080),
+                     interpolation=cv2.INTER_CUBIC)           # a grey half and a colourful one
+    views = FrameViews(img)
+    for x, y, w, h in ((0, 0, 608, 1080), (500, 0, 1080, 1080), (0, 0, 1920, 1080), (1200, 300, 400, 700)):
+        colour = downscale(img[y:y + h, x:x + w], 512)
+        grey = downscale(views.gray[y:y + h, x:x + w], 512)
+        assert grey.shape == colour.shape[:2]
+        out = (1080, 1920) if h > w else (1080, 1080)
+        s_col = scoring.sharpness_at_output(img[y:y + h, x:x + w], out, reduced=colour)
+        s_grey = scoring.sharpness_at_output(views.gray[y:y + h, x:x + w], out, reduced=grey)
+        assert s_grey == pytest.approx(s_col, abs=0.005)
+        a_col = scoring.aesthetics(colour)
+        a_grey = scoring.aesthetics(grey, in_colour=views.colour(x, y, w, h, scoring.AESTHETICS_SIDE))
+        for k in ("exposure", "contrast", "colourfulness", "score"):
+            assert a_grey[k] == pytest.approx(a_col[k], abs=0.01), k
+        assert scoring.hamming(scoring.dhash(grey), scoring.dhash(colour)) <= 2
+    assert scoring.aesthetics(views.gray)["colourfulness"] == 0.0      # grey alone has no colour: in_colour is needed

@@ -21,7 +21,7 @@ from .faces import Face, FaceDetector
 from .fitting import backdrop_share, refit
 from .people import Person
 from .geometry import Box
-from .images import downscale
+from .images import Pyramid, downscale
 from .quality import quality
 from .saliency import profile, saliency_map
 from .textcards import overlay_cover, text_cover
@@ -309,6 +309,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
     faces_local = [b.shift(-area.x, -area.y) for b in fr.face_boxes(settings.crop.face_margin)]
     by_window: dict[tuple, tuple] = {}
+    views = FrameViews(image)
     pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]
     out = []
     for tpl, name in pairs:
@@ -327,15 +328,42 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         if plans[0] == crop or heads_all_local or (tpl is not None and tpl.fit != "auto"):
             plans = plans[:1]           # only a subject fit (nobody in the frame) may fall back to its crop:
                                         # with people, judges preferred the fit (bench/results/ab-fit-people-*)
-        cand = _candidate(image, fr, plans[0], area, heads, bodies, sc, name, tpl, settings, by_window)
+        cand = _candidate(views, fr, plans[0], area, heads, bodies, sc, name, tpl, settings, by_window)
         if cand.rejected is not None and len(plans) > 1:   # its backdrop's penalty must not cost the moment
-            alt = _candidate(image, fr, crop, area, heads, bodies, sc, name, tpl, settings, by_window)
+            alt = _candidate(views, fr, crop, area, heads, bodies, sc, name, tpl, settings, by_window)
             cand = alt if alt.rejected is None else cand
         out.append(cand)
     return out
 
 
-def _candidate(image, fr: FrameResult, plan, area: Box, heads, bodies, sc: Scenario, name: str, tpl, settings,
+class FrameViews:
+    """The copies of one frame its windows are scored on, made once: the frame in grey (sharpness,
+    exposure, contrast and the hash are grey measures, so a window resizes one channel, not three)
+    and its colour halvings (colourfulness, a global statistic, reads a window from the smallest
+    halving still larger than the measure's size)."""
+
+    def __init__(self, image: np.ndarray):
+        self.image = image
+        self._gray = None
+        self.pyramid = Pyramid(image)
+
+    @property
+    def gray(self) -> np.ndarray:
+        if self._gray is None:
+            self._gray = scoring._gray(self.image)
+        return self._gray
+
+    def colour(self, x: int, y: int, w: int, h: int, side: int) -> np.ndarray:
+        """The window (frame pixels) in colour, no larger than ``side``."""
+        n = 0
+        while max(w, h) >> (n + 1) >= side:
+            n += 1
+        img, n = self.pyramid.level(n)
+        x0, y0, x1, y1 = x >> n, y >> n, max((x + w) >> n, (x >> n) + 1), max((y + h) >> n, (y >> n) + 1)
+        return downscale(img[y0:y1, x0:x1], side)
+
+
+def _candidate(views: FrameViews, fr: FrameResult, plan, area: Box, heads, bodies, sc: Scenario, name: str, tpl, settings,
                by_window: dict) -> "Candidate":
     """One plan's candidate: the window's scores (shared by equal windows), then the penalties for a cut
     head, a covered head and a fit's backdrop, and M12's gate on the result."""
@@ -344,7 +372,7 @@ def _candidate(image, fr: FrameResult, plan, area: Box, heads, bodies, sc: Scena
     group = plan.group.shift(area.x, area.y) if plan.group else None
     x, y, w, h = (int(v) for v in window.to_list(None))
     if (x, y, w, h, name) not in by_window:
-        by_window[(x, y, w, h, name)] = _score_window(image, fr, window, group, heads, sc, settings)
+        by_window[(x, y, w, h, name)] = _score_window(views, fr, window, group, heads, sc, settings)
     scores, digest, upscale, rejected = by_window[(x, y, w, h, name)]
     scores = dict(scores)
     penalty = 1.0
@@ -365,7 +393,7 @@ def _candidate(image, fr: FrameResult, plan, area: Box, heads, bodies, sc: Scena
                      upscale, fr.active, bodies, plan.mode, backdrop)
 
 
-def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads: list, sc: Scenario,
+def _score_window(views: FrameViews, fr: FrameResult, window: Box, group: Box | None, heads: list, sc: Scenario,
                   settings: Settings):
     """Scores of one window: sharpness at the poster's own scale (Q4), expression of the faces it
     keeps, aesthetics; the penalties for blow-ups and text cards; the gate that rejects it."""
@@ -374,8 +402,8 @@ def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads:
     upscale = max(sc.width / max(w, 1), sc.height / max(h, 1))
     shown = window.intersection(fr.area) or window       # a fit window is judged on the picture it shows
     x, y, cw, ch = (int(v) for v in shown.to_list(None))
-    region = image[y:y + ch, x:x + cw]
-    crop = downscale(region, 512)                         # the other measures work at ≤ 512 px
+    region = views.gray[y:y + ch, x:x + cw]
+    crop = downscale(region, 512)                         # the other measures work at ≤ 512 px (grey)
     out = (max(1, round(sc.width * cw / max(w, 1))), max(1, round(sc.height * ch / max(h, 1))))
     sharp = scoring.sharpness_at_output(region, out, s.sharpness_half, reduced=crop)
     grown = fr.face_boxes(settings.crop.face_margin)
@@ -385,7 +413,8 @@ def _score_window(image, fr: FrameResult, window: Box, group: Box | None, heads:
         expr = float(np.average([fr.expressions[i] for i in inside], weights=[fr.faces[i].box.area for i in inside]))
     k = crop.shape[1] / max(cw, 1)
     subjects = [b.shift(-x, -y).scale(k) for b in ([group] if group else ([fr.salient] if fr.salient else []))]
-    aest = scoring.aesthetics(crop, subjects, weights=s.measure_weights)
+    aest = scoring.aesthetics(crop, subjects, weights=s.measure_weights,
+                              in_colour=views.colour(x, y, cw, ch, scoring.AESTHETICS_SIDE))
     aesthetics = s.quality_weight * fr.quality + (1 - s.quality_weight) * aest["score"]
     tot = scoring.total(sharp, aesthetics, expr, s)
     penalty = 1.0

@@ -24,6 +24,8 @@ negative coordinate.
 """
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -114,31 +116,34 @@ def check(X, Y, Wd, Ht, heads: list[Box], must_keep: list[int], bodies: list[Box
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _spots(rx: float, ry: float, rw: float, rh: float, zw0: float, zh0: float) -> np.ndarray:
+    """A free layer's spots in its region, at every ``SHRINK`` size: (4, 1, spots, 1) fractions."""
+    spots = np.array([(zw0 * kw, zh0 * kh, tx, ty) for kw, kh in SHRINK
+                      for tx in np.linspace(rx, rx + rw - zw0 * kw, 5)
+                      for ty in np.linspace(ry, ry + rh - zh0 * kh, 12)]).T[:, None, :, None]
+    spots.flags.writeable = False
+    return spots
+
+
 def no_spot(X, Y, Wd, Ht, heads: list[Box], bodies: list[Box], free) -> np.ndarray:
     """Per window: does some free layer find no spot (at any of ``layout.SHRINK``'s sizes) that
-    covers no head and at most ``LAYER_ON_BODY`` of any body shown?"""
+    covers no head and at most ``LAYER_ON_BODY`` of any body shown? Every spot of a layer is tried
+    at once (windows × spots × boxes): the per-spot loop this replaces cost a fit ~15 ms a frame."""
     n = len(X)
-    sh = _shares(X, Y, Wd, Ht, heads)
-    bsh = _shares(X, Y, Wd, Ht, bodies)
-    H, B = _arr(heads), _arr(bodies)
+    X, Y, Wd, Ht = (np.asarray(v, float)[:, None, None] for v in (X, Y, Wd, Ht))
+    zones = [(_arr(heads), _shares(X[:, 0, 0], Y[:, 0, 0], Wd[:, 0, 0], Ht[:, 0, 0], heads), LAYER_ON_HEAD),
+             (_arr(bodies), _shares(X[:, 0, 0], Y[:, 0, 0], Wd[:, 0, 0], Ht[:, 0, 0], bodies), LAYER_ON_BODY)]
     out = np.zeros(n, bool)
     for (rx, ry, rw, rh), (zw0, zh0) in free:
-        ok = np.zeros(n, bool)
-        spots = [(zw0 * kw, zh0 * kh, tx, ty) for kw, kh in SHRINK for tx in np.linspace(rx, rx + rw - zw0 * kw, 5)
-                 for ty in np.linspace(ry, ry + rh - zh0 * kh, 12)]
-        for zw, zh, tx, ty in spots:
-            todo = np.nonzero(~ok)[0]                  # windows still without a spot
-            if not len(todo):
-                break
-            x, y, w, h = X[todo], Y[todo], Wd[todo], Ht[todo]
-            zx, zy, zW, zH = (x + tx * w)[:, None], (y + ty * h)[:, None], (zw * w)[:, None], (zh * h)[:, None]
-            good = np.ones(len(todo), bool)
-            if heads:
-                good &= ~((_covered(zx, zy, zW, zH, H) > LAYER_ON_HEAD) & (sh[todo] > HEAD_OUT)).any(1)
-            if bodies:
-                good &= ~((_covered(zx, zy, zW, zH, B) > LAYER_ON_BODY) & (bsh[todo] > HEAD_OUT)).any(1)
-            ok[todo[good]] = True
-        out |= ~ok
+        spots = _spots(rx, ry, rw, rh, zw0, zh0)
+        zw, zh, tx, ty = spots                         # (1, spots, 1) each
+        zx, zy, zW, zH = X + tx * Wd, Y + ty * Ht, zw * Wd, zh * Ht
+        bad = np.zeros((n, spots.shape[2]), bool)
+        for boxes, shown, limit in zones:
+            if len(boxes):
+                bad |= ((_covered(zx, zy, zW, zH, boxes) > limit) & (shown[:, None, :] > HEAD_OUT)).any(2)
+        out |= bad.all(1)
     return out
 
 

@@ -146,11 +146,15 @@ def colourfulness(img: np.ndarray) -> float:
     return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
 
 
-def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: int = 384,
-               weights: tuple = ScoreSettings.measure_weights) -> dict:
+AESTHETICS_SIDE = 384
+
+
+def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: int = AESTHETICS_SIDE,
+               weights: tuple = ScoreSettings.measure_weights, in_colour: np.ndarray | None = None) -> dict:
     """M12 aesthetics measure on the cropped image; ``subjects`` in crop pixels.
 
-    Measured on a copy no larger than ``max_side`` (these are global statistics).
+    Measured on a copy no larger than ``max_side`` (these are global statistics). ``in_colour``: the
+    same picture in colour at about that size, when ``crop`` is grey (colourfulness reads it).
     """
     h, w = crop.shape[:2]
     crop = downscale(crop, max_side)
@@ -159,7 +163,7 @@ def aesthetics(crop: np.ndarray, subjects: list[Box] | None = None, max_side: in
     clipped = float(((g < 0.02) | (g > 0.98)).mean())
     exposure = _clip01(1.0 - abs(mean - 0.48) / 0.4) * _clip01(1.0 - clipped / 0.25)
     contrast = _clip01(float(g.std()) / 0.22)
-    colour = _clip01(colourfulness(crop) / 60.0)
+    colour = _clip01(colourfulness(crop if in_colour is None else in_colour) / 60.0)
     comp = 0.5
     if subjects:
         s = max(subjects, key=lambda b: b.area)
