@@ -165,6 +165,28 @@ def test_window_scans_sample_the_same_moments_however_the_film_is_cut(sample_vid
                for f in s1.frames)
 
 
+def test_a_window_scan_is_a_partial_read_only_when_its_windows_are_not_read(tmp_path):
+    """A long film read in windows decodes a few percent of its frames: measured against its windows'
+    frames it is whole; cut at 40 % it is still a partial read (before: every window scan was one)."""
+    img = cv2.resize(photo("astronaut"), (160, 120))
+    full = tmp_path / "full.avi"
+    vw = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for i in range(400):                                             # 40 s
+        vw.write(np.roll(img, i * 3, axis=1))
+    vw.release()
+    s = Settings.from_env({"AUTOPOSTER_FRAMES_SCAN": "windows", "AUTOPOSTER_FRAMES_MAX_FRAMES": "2",
+                           "AUTOPOSTER_FRAMES_OVERSAMPLE": "1", "AUTOPOSTER_FRAMES_MIN_SEGMENT": "1"}).frames
+    p, results, smp = _sampled(full, s)
+    v = smp.video
+    assert p.scan == "windows" and v["frames_decoded"] < 0.5 * p.header.frame_count
+    assert not v["partial_read"] and v["frames_expected"] == pytest.approx(v["frames_decoded"], rel=0.1)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(full.read_bytes()[:int(full.stat().st_size * 0.4)])
+    src = VideoSource.local(cut)
+    results = [sample_segment(src, p, seg, s) for seg in p.segments]   # the whole film's plan, a damaged file
+    assert sample(p, results, s).video["partial_read"]
+
+
 def test_probe_copies_are_the_one_step_area_average():
     """The probes' halvings (images.shrink) give what one INTER_AREA resize gives, to rounding: the
     thumbnails, histograms and bar profiles do not depend on the shortcut."""

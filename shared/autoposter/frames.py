@@ -380,6 +380,18 @@ def _scan_full(scan: _Scanner, progress=None) -> None:
         cap.close()
 
 
+def frames_planned(plan_: Plan, s: FrameSettings) -> int:
+    """The frames the workers are meant to decode, which a partial read is measured against: the
+    container's count for a full scan; for a window scan, every window's span inside the video at
+    the frame rate (a 2-hour film decodes a few percent of its frames, and is not damaged for it)."""
+    h = plan_.header
+    if plan_.scan != "windows":
+        return h.frame_count
+    d = h.duration if h.duration > 0 else math.inf
+    spans = sum(max(0.0, min(w1, d) - max(0.0, w0)) for seg in plan_.segments for _, w0, w1 in windows_of(plan_, seg, s))
+    return int(round(spans * h.fps))
+
+
 def windows_of(plan_: Plan, seg: Segment, s: FrameSettings) -> list[tuple[int, float, float]]:
     """(slot k, window start, window end) of each candidate slot k/rate in [seg.start, seg.end)."""
     k0 = math.ceil(seg.start * plan_.rate - 1e-9)

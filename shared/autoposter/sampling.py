@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activearea
-from .frames import FrameSettings, Plan, SegmentResult
+from .frames import FrameSettings, Plan, SegmentResult, frames_planned
 from .geometry import Box
 from .errors import VideoError
 
@@ -206,7 +206,7 @@ def sample(plan: Plan, results: list[SegmentResult], s: FrameSettings,
                                      max(0, s.max_frames - len(kept_pins))), key=lambda f: f.time)
     rejected.sort(key=lambda r: r["frame_time"])
     decoded = sum(r.decoded for r in results)
-    expected = h.frame_count
+    expected = frames_planned(plan, s)             # a window scan is measured against its windows
     video = {**h.to_dict(), "cuts": [round(c, 2) for c in cuts], "shots": n_shots,
              "frames_decoded": decoded, "frames_expected": expected,
              "partial_read": bool(expected > 1 and decoded < s.partial_share * expected),
