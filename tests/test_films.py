@@ -85,21 +85,33 @@ def test_a_phone_video_is_upright(tmp_path, rotate):
     assert story["crop"] == [0, 0, 360, 640]                 # portrait source, 9:16 poster: the whole frame
 
 
-def test_variable_frame_rate_keeps_the_streams_own_times(tmp_path):
+@pytest.mark.parametrize("reference_only", ["false", "true"])
+def test_variable_frame_rate_keeps_the_streams_own_times(tmp_path, reference_only):
     path = videos.vfr(tmp_path)
-    _, results, smp = sampled(path)
+    _, results, smp = sampled(path, AUTOPOSTER_FRAMES_REFERENCE_ONLY=reference_only)
     truth = videos.vfr_times()
-    assert sum(r.decoded for r in results) == len(truth)
+    if reference_only == "false":
+        assert sum(r.decoded for r in results) == len(truth)
+    else:                                               # B-frames skipped; the rest keep their own times
+        assert sum(r.decoded for r in results) < 0.75 * len(truth) and not smp.video["partial_read"]
     for f in smp.frames:
         assert min(abs(f.time - t) for t in truth) < 1e-3, f.time
 
 
+@pytest.mark.parametrize("reference_only", ["false", "true"])
 @pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".webm", ".ts"])
-def test_every_container_decodes_whole_and_cut_into_segments(tmp_path, suffix):
+def test_every_container_decodes_whole_and_cut_into_segments(tmp_path, suffix, reference_only):
+    """Every frame read once, whole or cut into segments; with ``reference_only`` (the default), the frames
+    no other refers to are skipped (counted from the timestamps), the same ones however the film is cut."""
     path = videos.container(tmp_path, suffix)
-    _, one, s1 = sampled(path)
-    _, many, s3 = sampled(path, segment_seconds=1.4)
-    assert len(many) == 3 and sum(r.decoded for r in many) == sum(r.decoded for r in one) == videos.FRAMES
+    _, one, s1 = sampled(path, AUTOPOSTER_FRAMES_REFERENCE_ONLY=reference_only)
+    _, many, s3 = sampled(path, segment_seconds=1.4, AUTOPOSTER_FRAMES_REFERENCE_ONLY=reference_only)
+    read = lambda rs: sum(r.decoded + r.skipped for r in rs)               # noqa: E731
+    assert len(many) == 3 and read(many) == read(one) == videos.FRAMES
+    assert sum(r.decoded for r in many) == sum(r.decoded for r in one)
+    if reference_only == "true" and suffix != ".webm":                     # VP9 has no disposable frames
+        assert sum(r.decoded for r in one) < 0.75 * videos.FRAMES
+    assert not s1.video["partial_read"] and not s3.video["partial_read"]
     assert [f.id for f in s3.frames] == [f.id for f in s1.frames]      # no frame lost or sampled twice
     truth = [c / videos.FPS for c in videos.container_cuts() if c]
     assert len(s1.video["cuts"]) == len(truth)
@@ -107,11 +119,26 @@ def test_every_container_decodes_whole_and_cut_into_segments(tmp_path, suffix):
         assert 0 <= found - t <= 1 / 6 + 1 / videos.FPS + 0.01, (found, t)
 
 
+def test_skipped_frames_never_hide_a_damaged_film(tmp_path):
+    """Reference-only reads count the B-frames they pass over as read, from the timestamps; a film cut short
+    is still a partial read, and a gap longer than a few frames is never counted as skipped."""
+    from autoposter.frames import MAX_SKIPPED, _skipped
+    path = videos.container(tmp_path, ".mkv")
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(path.read_bytes()[:int(path.stat().st_size * 0.4)])
+    _, results, smp = sampled(cut)
+    v = smp.video
+    assert v["frames_skipped"] > 0 and v["partial_read"] and v["frames_decoded"] + v["frames_skipped"] < 0.6 * v["frames_expected"]
+    assert _skipped(0.0, 3 / 24, 24, 0.0, None) == 2 and _skipped(0.0, 2.0, 24, 0.0, None) == 0
+    assert _skipped(0.0, (MAX_SKIPPED + 1) / 24, 24, 0.0, None) == MAX_SKIPPED
+    assert _skipped(0.0, 4 / 24, 24, 2 / 24, 3 / 24) == 1                   # a segment counts its own only
+
+
 def test_a_variable_rate_matroska_whose_seeks_land_late_loses_no_frame(tmp_path):
     """OpenCV seeks variable-rate .mkv seconds late: the worker notices, seeks further back, and every frame
     is still decoded exactly once."""
     path = videos.vfr(tmp_path, suffix=".mkv")
-    _, many, _ = sampled(path, segment_seconds=0.7)
+    _, many, _ = sampled(path, segment_seconds=0.7, AUTOPOSTER_FRAMES_REFERENCE_ONLY="false")
     assert sum(r.decoded for r in many) == videos.VFR_FRAMES
     assert all(a.last < b.first for a, b in zip(many, many[1:]))
 
@@ -119,7 +146,7 @@ def test_a_variable_rate_matroska_whose_seeks_land_late_loses_no_frame(tmp_path)
 def test_the_index_at_the_end(tmp_path):
     path = videos.moov_at_end(tmp_path)
     frames, smp = candidate_frames(path)
-    assert frames and smp.video["frames_decoded"] == videos.FRAMES
+    assert frames and smp.video["frames_decoded"] + smp.video["frames_skipped"] == videos.FRAMES
 
 
 def test_cuts_at_segment_boundaries_are_found_once(tmp_path):

@@ -120,7 +120,8 @@ def _report(args, manifest: dict, bar, t0: float) -> int:
         bar.done(f"{len(manifest['posters'])} posters")
     v = manifest["video"]
     if v.get("partial_read"):
-        print(f"autoposter: warning: only {v['frames_decoded']} of the {v['frames_expected']} frames the container "
+        print(f"autoposter: warning: only {v['frames_decoded'] + v.get('frames_skipped', 0)} of the "
+              f"{v['frames_expected']} frames the container "
               "announces (where the workers read) could be decoded (truncated or damaged video); posters come from "
               "what was read",
               file=sys.stderr)

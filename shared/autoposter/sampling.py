@@ -206,10 +206,11 @@ def sample(plan: Plan, results: list[SegmentResult], s: FrameSettings,
                                      max(0, s.max_frames - len(kept_pins))), key=lambda f: f.time)
     rejected.sort(key=lambda r: r["frame_time"])
     decoded = sum(r.decoded for r in results)
+    skipped = sum(r.skipped for r in results)      # non-reference frames a full scan passed over: read, not lost
     expected = frames_planned(plan, s)             # a window scan is measured against its windows
     video = {**h.to_dict(), "cuts": [round(c, 2) for c in cuts], "shots": n_shots,
-             "frames_decoded": decoded, "frames_expected": expected,
-             "partial_read": bool(expected > 1 and decoded < s.partial_share * expected),
+             "frames_decoded": decoded, "frames_skipped": skipped, "frames_expected": expected,
+             "partial_read": bool(expected > 1 and decoded + skipped < s.partial_share * expected),
              "frames_sampled": len(cands) + sum(len(r.rejected) for r in results),
              "frames_analysed": len(refs), "over_budget": max(0, sampled - len(refs)),
              "segments": len(plan.segments), "segments_failed": gaps, "rate": round(plan.rate, 6), "scan": plan.scan, "frame_width": fw, "frame_height": fh,
