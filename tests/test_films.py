@@ -134,6 +134,23 @@ def test_skipped_frames_never_hide_a_damaged_film(tmp_path):
     assert _skipped(0.0, 4 / 24, 24, 2 / 24, 3 / 24) == 1                   # a segment counts its own only
 
 
+def test_a_variable_rate_film_without_b_frames_skips_nothing_and_shows_its_damage(tmp_path):
+    """Only gaps of whole frame steps count as skipped frames: a variable-rate stream's own odd gaps never
+    do, so cut short it is still a partial read (they used to add up to more frames than the stream had)."""
+    import make_films as mf
+    path = tmp_path / "vfr.mp4"
+    mf.encode(path, videos._footage(videos.SMALL, seconds=8, fps=60, seed=5), fps=60, bitrate=800_000, gop=48,
+              vfr=(1, 3), codec="mpeg4", faststart=True)
+    _, _, smp = sampled(path)
+    assert smp.video["frames_skipped"] == 0 and not smp.video["partial_read"]
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[:int(path.stat().st_size * 0.7)])
+    _, _, smp = sampled(cut)
+    assert smp.video["frames_skipped"] == 0 and smp.video["partial_read"]
+    _, results, smp = sampled(videos.vfr(tmp_path, suffix=".mp4"))       # H.264 B-frames, variable rate
+    assert sum(r.decoded + r.skipped for r in results) == videos.VFR_FRAMES and not smp.video["partial_read"]
+
+
 def test_a_variable_rate_matroska_whose_seeks_land_late_loses_no_frame(tmp_path):
     """OpenCV seeks variable-rate .mkv seconds late: the worker notices, seeks further back, and every frame
     is still decoded exactly once."""

@@ -161,3 +161,13 @@ def test_window_scores_on_grey_and_halvings_match_the_colour_measures():
             assert a_grey[k] == pytest.approx(a_col[k], abs=0.01), k
         assert scoring.hamming(scoring.dhash(grey), scoring.dhash(colour)) <= 2
     assert scoring.aesthetics(views.gray)["colourfulness"] == 0.0      # grey alone has no colour: in_colour is needed
+
+
+def test_a_window_on_an_odd_frames_last_column_has_colour():
+    """A halving drops an odd last row or column: a window there still reads pixels (it used to be empty)."""
+    from autoposter.analysis import FrameViews
+    img = np.full((1081, 1921, 3), 90, np.uint8)
+    views = FrameViews(img)
+    for x, y, w, h in ((1920, 0, 1, 1081), (0, 1080, 1921, 1), (1919, 1079, 2, 2)):
+        c = views.colour(x, y, w, h, scoring.AESTHETICS_SIDE)
+        assert c.size > 0 and int(c.mean()) == 90

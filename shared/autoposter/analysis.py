@@ -359,7 +359,9 @@ class FrameViews:
         while max(w, h) >> (n + 1) >= side:
             n += 1
         img, n = self.pyramid.level(n)
-        x0, y0, x1, y1 = x >> n, y >> n, max((x + w) >> n, (x >> n) + 1), max((y + h) >> n, (y >> n) + 1)
+        lh, lw = img.shape[:2]                     # a halving drops an odd last row or column: stay inside
+        x0, y0 = min(x >> n, lw - 1), min(y >> n, lh - 1)
+        x1, y1 = max((x + w) >> n, x0 + 1), max((y + h) >> n, y0 + 1)
         return downscale(img[y0:y1, x0:x1], side)
 
 

@@ -2,7 +2,9 @@
 
 The timeline is cut into segments (``plan``) that a worker — a process on this machine, a
 Lambda in the cloud — decodes on its own: it seeks to the segment (OpenCV seeks frame-accurately,
-decoding from the keyframe before), grabs every frame of it and examines only a few:
+decoding from the keyframe before), grabs every frame of it (every reference frame with
+``reference_only``: the B-frames nothing refers to are skipped, and counted from the timestamps)
+and examines only a few:
 
 * probes, on a global grid of ``probe_rate`` a second, feed the colour-histogram shot-change
   detector and the bar profile of the shot (``activearea``);
@@ -263,14 +265,17 @@ def _open_before(source: VideoSource, start: float, lookback: float, out: "Segme
 
 
 MAX_SKIPPED = 16        # frames between two decoded ones that can be skipped non-reference frames (x264 allows 16)
+GRID_SLACK = 0.1        # ... when the gap is this close to whole frame steps
 
 
 def _skipped(prev: float, t: float, fps: float, start: float, end: float | None) -> int:
     """Frames between two decoded frames at ``prev`` and ``t`` that a reference-only capture skipped, those
-    inside [start, end) (each segment counts its own); a gap longer than ``MAX_SKIPPED`` frames is a gap in
-    the stream (damage), not skipped frames: it counts none."""
-    n = round((t - prev) * fps) - 1 if fps > 0 else 0
-    if not 0 < n <= MAX_SKIPPED:
+    inside [start, end) (each segment counts its own). Only a gap of whole frame steps counts (the discard
+    removes frames of a constant-rate grid; a variable-rate stream's odd gaps are its own timing, never
+    skipped frames), and a gap longer than ``MAX_SKIPPED`` frames is a gap in the stream (damage)."""
+    steps = (t - prev) * fps if fps > 0 else 0.0
+    n = round(steps) - 1
+    if not 0 < n <= MAX_SKIPPED or abs(steps - round(steps)) > GRID_SLACK:
         return 0
     times = (prev + k / fps for k in range(1, n + 1))
     return sum(1 for u in times if u >= start - 1e-6 and (end is None or u < end - 1e-6))
