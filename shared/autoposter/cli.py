@@ -121,9 +121,8 @@ def _report(args, manifest: dict, bar, t0: float) -> int:
     v = manifest["video"]
     if v.get("partial_read"):
         print(f"autoposter: warning: only {v['frames_decoded'] + v.get('frames_skipped', 0)} of the "
-              f"{v['frames_expected']} frames the container "
-              "announces (where the workers read) could be decoded (truncated or damaged video); posters come from "
-              "what was read",
+              f"{v['frames_expected']} frames expected could be read (truncated or damaged video); posters come "
+              "from what was read",
               file=sys.stderr)
     for w in manifest.get("warnings", []):
         print(f"autoposter: warning: {w}", file=sys.stderr)

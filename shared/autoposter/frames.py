@@ -49,7 +49,8 @@ class FrameSettings:
     max_frames: int = 300         # candidates analysed per video, spread over its shots (sampling.py)
     reference_only: bool = True   # full scans decode reference frames only: B-frames no frame refers to are
                                   # skipped (H.264 films: 36-40 % less decoding; the frames kept are the encoder's
-                                  # sharper ones). Window scans seek often, and OpenCV seeks late without them
+                                  # sharper ones). Window scans decode every frame: they seek at every window,
+                                  # and OpenCV's seek lands late when frames are skipped
     oversample: float = 2.0       # workers sample up to this many times max_frames; the budget keeps the best spread
     max_side: int = 3840          # larger frames are downscaled on decode
     min_side: int = 64            # smaller frames are refused (Video::TooSmall)
