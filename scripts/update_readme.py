@@ -1,7 +1,8 @@
 """Splice the latest benchmark report into README.md between its markers (cost, size, speed,
 quality: generated, never typed in), followed by the newest companion reports: feature films
-(`bench.films`), people and faceless leads on the labelled set (`bench.people`) and the blind
-pairwise preference (`bench.pairs`: crops, and whole posters with layers on).
+(`bench.films`), reading a video by codec (`bench.decode`), people and faceless leads on the
+labelled set (`bench.people`) and the blind pairwise preference (`bench.pairs`: crops, and whole
+posters with layers on).
 
     python scripts/update_readme.py [bench/results/<date>.md]    # default: the newest report
 """
@@ -21,7 +22,7 @@ def main(argv=None) -> int:
     src = Path(argv[0]) if argv else reports[-1]
     body = src.read_text().split("\n", 1)[1].strip()            # drop the report's own title
     body = body.replace("\n## ", "\n### ")
-    for kind in ("films", "people", "pairs", "pairs-posters"):
+    for kind in ("films", "decode", "people", "pairs", "pairs-posters"):
         found = sorted(results.glob(f"{kind}-20*.md"))
         if found:
             text = found[-1].read_text().strip().replace("\n## ", "\n### ")

@@ -76,3 +76,24 @@ def test_a_montage_gives_one_poster_per_shot_and_none_from_the_end_card():
     assert o["shots_detected"] >= 5
     assert o["top3_from_3_shots"] == o["scenarios"] == 5
     assert o["posters_from_the_end_card"] == 0
+
+
+def test_the_decode_bench_counts_what_each_capture_decodes(sample_video, tmp_path):
+    """bench.decode's three captures on the sample (MPEG-4 Part 2, no B-frames): reference frames are every
+    frame, keyframes are a few; on an H.264 film with B-frames, reference frames are fewer."""
+    from bench.decode import decode_only, markdown
+    _, every = decode_only(sample_video, 5.0, None)
+    _, ref = decode_only(sample_video, 5.0, "avdiscard;nonref")
+    _, key = decode_only(sample_video, 5.0, "avdiscard;nonkey")
+    assert every == ref > 0 and 0 < key < every / 4
+    pytest.importorskip("av")
+    import videos
+    film = videos.container(tmp_path, ".mp4")
+    _, every = decode_only(film, 5.0, None)
+    _, ref = decode_only(film, 5.0, "avdiscard;nonref")
+    assert every == videos.FRAMES and ref < 0.75 * every
+    row = {"decode: every frame": 0.1, "decode: reference frames": 0.06, "decode: keyframes": 0.01,
+           "extraction, reference_only off": 0.2, "extraction, reference_only on": 0.15, "frames: every frame": 10,
+           "frames: reference frames": 6, "frames: keyframes": 1, "ratio: reference frames / every frame": 0.6,
+           "ratio: keyframes / every frame": 0.1, "ratio: extraction on / off": 0.75}
+    assert "| x | 0.1000 | 0.0600 | 0.0100 | 0.2000 | 0.1500 | 10 / 6 / 1 |" in markdown({"x": row}, 5, 1)
