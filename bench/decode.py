@@ -64,16 +64,9 @@ def make_missing() -> None:
 def decode_only(path: Path, seconds: float, option: str | None) -> tuple[float, int]:
     """CPU s to grab (decode, no conversion) the first ``seconds`` of ``path``, and the frames grabbed."""
     import cv2
-    from autoposter.video import CAPTURE_OPTIONS
-    before = os.environ.pop(CAPTURE_OPTIONS, None)
-    if option:
-        os.environ[CAPTURE_OPTIONS] = option
-    try:
+    from autoposter.video import capture_options
+    with capture_options(option):
         cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-    finally:
-        os.environ.pop(CAPTURE_OPTIONS, None)
-        if before is not None:
-            os.environ[CAPTURE_OPTIONS] = before
     t, n = _cpu(), 0
     while cap.grab() and cap.get(cv2.CAP_PROP_POS_MSEC) < seconds * 1000:
         n += 1

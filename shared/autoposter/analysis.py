@@ -355,10 +355,7 @@ class FrameViews:
 
     def colour(self, x: int, y: int, w: int, h: int, side: int) -> np.ndarray:
         """The window (frame pixels) in colour, no larger than ``side``."""
-        n = 0
-        while max(w, h) >> (n + 1) >= side:
-            n += 1
-        img, n = self.pyramid.level(n)
+        img, n = self.pyramid.for_shrink(max(w, h) / side, 2.0)   # the last halving still ≥ side
         lh, lw = img.shape[:2]                     # a halving drops an odd last row or column: stay inside
         x0, y0 = min(x >> n, lw - 1), min(y >> n, lh - 1)
         x1, y1 = max((x + w) >> n, x0 + 1), max((y + h) >> n, y0 + 1)

@@ -53,10 +53,7 @@ def shrink(img: np.ndarray, width: int) -> np.ndarray:
     w = img.shape[1]
     if w <= width:
         return img
-    n = 0
-    while w // 2 ** n >= 4 * width:
-        n += 1
-    img, _ = Pyramid(img).level(n)
+    img, _ = Pyramid(img).for_shrink(w / width, 4.0)      # halvings while the ratio stays ≥ 2
     h, w = img.shape[:2]
     if w == width:
         return img

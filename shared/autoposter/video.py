@@ -10,6 +10,7 @@ itself, so a path FFmpeg cannot take (bytes that are not UTF-8) never reaches it
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import stat
@@ -168,6 +169,23 @@ def _ends(path: str, n: int = 1 << 20) -> tuple[bytes, bytes]:
 CAPTURE_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 
 
+@contextlib.contextmanager
+def capture_options(option: str | None):
+    """FFmpeg options (``key;value``) for the OpenCV captures opened inside: OpenCV reads them from the
+    environment when a capture opens. A user's own options stay, after ours (a later key wins)."""
+    before = os.environ.get(CAPTURE_OPTIONS)
+    if option:
+        os.environ[CAPTURE_OPTIONS] = option + (f"|{before}" if before else "")
+    try:
+        yield
+    finally:
+        if option:
+            if before is None:
+                os.environ.pop(CAPTURE_OPTIONS, None)
+            else:
+                os.environ[CAPTURE_OPTIONS] = before
+
+
 class Capture:
     """An OpenCV capture of a source, closed on exit; one decoding thread (one vCPU per worker).
 
@@ -186,17 +204,8 @@ class Capture:
         if not source.is_url and os.name == "posix" and Path("/proc/self/fd").is_dir():
             self._fd = os.open(loc, os.O_RDONLY)            # any bytes in the path; FFmpeg gets a path it takes
             loc = f"/proc/self/fd/{self._fd}"
-        before = os.environ.get(CAPTURE_OPTIONS)
-        if reference_only:                               # OpenCV reads its options from the environment at open
-            os.environ[CAPTURE_OPTIONS] = "avdiscard;nonref" + (f"|{before}" if before else "")
-        try:
+        with capture_options("avdiscard;nonref" if reference_only else None):
             self.cap = cv2.VideoCapture(loc, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-        finally:
-            if reference_only:
-                if before is None:
-                    os.environ.pop(CAPTURE_OPTIONS, None)
-                else:
-                    os.environ[CAPTURE_OPTIONS] = before
         if self.cap.isOpened():
             self.cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)     # phone video upright (the rotation flag)
         if not self.cap.isOpened():
