@@ -211,3 +211,86 @@ def test_a_non_utf8_path_reaches_no_library(tmp_path):
 def test_frame_settings_default_keeps_a_segment_inside_its_worker():
     s = FrameSettings()
     assert s.worker_seconds * 2 <= 100                       # ExtractSegmentFunction's timeout (template.yaml)
+
+
+# --- keyframes only (scan "keys": long films whose keyframes are dense) -------------------------------------
+
+def _keyframes(path) -> list[float]:
+    import av
+    with av.open(str(path)) as c:
+        st = c.streams.video[0]
+        return sorted(float(p.pts * p.time_base) for p in c.demux(st) if p.is_keyframe and p.pts is not None)
+
+
+def test_a_keyframes_only_read_finds_each_cut_on_its_keyframe(tmp_path):
+    """The encoder puts a keyframe on each hard cut: read keyframes only, the cut is found on that very
+    frame, which is the shot's after-cut candidate; every candidate is a keyframe, every frame is read or
+    counted as skipped, once."""
+    times = (1.0, 2.5, 4.0)
+    path = videos.with_cuts(tmp_path, times)
+    truth = [f / videos.FPS for f in videos.cut_frames(times)]
+    keys = _keyframes(path)
+    p, results, smp = sampled(path, AUTOPOSTER_FRAMES_SCAN="keys")
+    assert p.scan == "keys" and len(p.segments) == 1
+    (r,) = results
+    assert r.decoded == len(keys) and r.decoded + r.skipped == round(5.0 * videos.FPS)
+    assert not smp.video["partial_read"] and smp.video["scan"] == "keys"
+    assert smp.video["cuts"] == [round(t, 2) for t in truth]
+    assert all(any(abs(f.time - k) < 1e-3 for k in keys) for f in r.frames)
+    after = sorted(f.time for f in r.frames if f.after_cut)
+    assert len(after) == len(truth) and all(abs(a - t) < 1e-3 for a, t in zip(after, truth))
+    _, _, full = sampled(path, AUTOPOSTER_FRAMES_SCAN="full")
+    assert len(full.video["cuts"]) == len(truth)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".webm", ".ts"])
+def test_a_keyframes_only_read_counts_every_frame_of_every_container(tmp_path, suffix):
+    """Between keyframes (a second apart) the frames count as skipped; after the last one, to the end when no
+    more than a GOP remains. A film cut short is a partial read as surely as in a full scan."""
+    from autoposter.video import keyframe_interval
+    path = videos.container(tmp_path, suffix)
+    _, (r,), smp = sampled(path, AUTOPOSTER_FRAMES_SCAN="keys")
+    assert r.decoded + r.skipped == videos.FRAMES and not smp.video["partial_read"]
+    if suffix == ".webm":          # FFmpeg's VP9 reader decodes every frame anyway: so measured, auto reads it all
+        assert r.decoded == videos.FRAMES and keyframe_interval(VideoSource.local(path)) == pytest.approx(1 / 24, abs=1e-3)
+    else:
+        assert r.decoded == len(_keyframes(path)) < videos.FRAMES / 10
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(path.read_bytes()[:int(path.stat().st_size * 0.4)])
+    try:
+        _, _, full = sampled(cut, AUTOPOSTER_FRAMES_SCAN="full")
+    except VideoError as e:                              # the index was in the lost part
+        assert e.code == "Video::Unreadable"
+        return
+    _, _, smp = sampled(cut, AUTOPOSTER_FRAMES_SCAN="keys")
+    assert smp.video["partial_read"] == full.video["partial_read"]     # (.ts: the count shrinks with the file)
+    assert suffix == ".ts" or smp.video["partial_read"]
+
+
+def test_the_keyframe_interval_is_measured_from_the_file(tmp_path):
+    from autoposter.video import keyframe_interval
+    assert keyframe_interval(VideoSource.local(videos.container(tmp_path, ".mp4"))) == pytest.approx(1.0, abs=1e-3)
+    assert keyframe_interval(VideoSource.local(videos.container(tmp_path, ".mp4")), seconds=0.5) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_auto_reads_keyframes_only_for_long_films_whose_keyframes_are_dense():
+    """Keys when keyframes are ≤ 2.5 s apart, offer half the frame budget, and one core reads them within
+    ``keys_seconds``; a short clip, sparse keyframes, a heavy 4K stream, an all-keyframe codec or an
+    editor's pinned time keep the full scan."""
+    from autoposter.frames import may_read_keys
+    from autoposter.video import VideoHeader
+    s = FrameSettings()
+    hd = lambda secs, w=1920, h=1080, fps=25.0, mbit=8: VideoHeader(             # noqa: E731
+        "f.mp4", w, h, fps, int(secs * fps), secs, int(mbit * 1e6 / 8 * secs), 0)
+    ten = hd(600)
+    assert may_read_keys(ten, s) and plan(ten, s, key_interval=2.0).scan == "keys"
+    assert len(plan(ten, s, key_interval=2.0).segments) == 1
+    assert plan(ten, s, key_interval=0.5).scan == "keys"
+    assert plan(ten, s, key_interval=4.0).scan == "full" and len(plan(ten, s, key_interval=4.0).segments) > 1
+    assert plan(ten, s, key_interval=None).scan == "full"
+    assert plan(ten, s, key_interval=1 / 25).scan == "full"                # every frame a keyframe
+    assert plan(ten, s, pinned=(12.0,), key_interval=2.0).scan == "full"   # a pinned time wants its own frame
+    assert not may_read_keys(hd(30), s) and plan(hd(30), s, key_interval=1.0).scan == "full"
+    assert plan(hd(600, 3840, 2160, 60, 60), s, key_interval=1.0).scan == "full"     # too heavy for one worker
+    assert plan(hd(4 * 3600), s, key_interval=1.0).scan == "windows"        # far apart candidates: windows
+    assert plan(ten, FrameSettings(scan="full"), key_interval=2.0).scan == "full"

@@ -17,6 +17,11 @@ look-back before its start, which gives it the previous probe to compare with; f
 the start are only looked at, never counted or sampled. A cut belongs to the segment holding the
 probe that found it; its after-cut frame belongs to that segment too, even past its end.
 
+A long film whose keyframes are dense is read keyframes only (``scan == "keys"``, ``keys_fit``): one
+worker decodes every keyframe from the file's start (FFmpeg drops the other frames before decoding,
+about a twentieth of the work on H.264 at 2 s GOPs); each keyframe is a probe and, when it opens a
+slot or a shot, a candidate.
+
 Near-black and near-uniform frames are skipped here with their reason; near-duplicates, shots,
 bars and the frame budget are decided across the whole film by ``sampling.py``.
 """
@@ -62,8 +67,14 @@ class FrameSettings:
     max_segment: float = 600.0    # ...and at most
     max_segments: int = 1000      # a Distributed Map item each
     scan: str = "auto"            # "full" decodes every frame; "windows" only a window around each candidate
-                                  # slot (cuts inside windows and between them); "auto": windows once candidates
-    windows_from: float = 8.0     # are this many s apart or more (long films: a fraction of the decoding)
+                                  # slot (cuts inside windows and between them); "keys" only the keyframes, read
+                                  # by one worker from the start (each keyframe a probe, and a candidate when it
+                                  # opens a slot or a shot). "auto": windows once candidates
+    windows_from: float = 8.0     # are this many s apart or more (long films: a fraction of the decoding); else
+    key_interval_max: float = 2.5 # keys when keyframes are at most this many s apart (median of the first 30 s)...
+    keys_share: float = 0.5       # ...they alone offer at least this share of max_frames candidates (short clips
+                                  # keep every slot and a probe every 1/probe_rate s)...
+    keys_seconds: float = 90.0    # ...and one core reads them in about this long by decode_cost (else: full)
     window: float = 2.0           # s decoded after each slot...
     window_lead: float = 0.5      # ...and before it
 
@@ -93,18 +104,22 @@ class Plan:
     rate: float                   # candidate grid (after the frame budget)
     probe_rate: float
     segments: tuple
-    scan: str = "full"            # "full": every frame decoded; "windows": a window around each candidate slot
+    scan: str = "full"            # "full": every frame decoded; "windows": a window around each candidate slot;
+                                  # "keys": keyframes only, one segment
     pinned: tuple = ()            # S14: times an editor pinned: the frame there is always a candidate
+    key_interval: float | None = None    # median s between keyframes at the start (measured when it could matter)
 
     def to_dict(self) -> dict:
         return {"header": self.header.to_dict(), "rate": self.rate, "probe_rate": self.probe_rate,
-                "segments": [s.to_dict() for s in self.segments], "scan": self.scan, "pinned": list(self.pinned)}
+                "segments": [s.to_dict() for s in self.segments], "scan": self.scan, "pinned": list(self.pinned),
+                "key_interval": self.key_interval}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Plan":
+        ki = d.get("key_interval")
         return cls(VideoHeader.from_dict(d["header"]), float(d["rate"]), float(d["probe_rate"]),
                    tuple(Segment.from_dict(s) for s in d["segments"]), str(d.get("scan", "full")),
-                   tuple(float(t) for t in d.get("pinned", [])))
+                   tuple(float(t) for t in d.get("pinned", [])), None if ki is None else float(ki))
 
 
 def decode_seconds(header: VideoHeader, s: FrameSettings) -> float:
@@ -114,24 +129,59 @@ def decode_seconds(header: VideoHeader, s: FrameSettings) -> float:
     return safety * (a * mpx + b * header.bitrate / 1e6)
 
 
-def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = None, pinned=()) -> Plan:
+KEYFRAME_COST = 3.0     # a keyframe decodes in about this many average frames' time (H.264 1080p: 2.4-2.75)
+
+
+def _rate(header: VideoHeader, s: FrameSettings) -> float:
+    d = header.duration
+    return min(s.rate, s.oversample * s.max_frames / d) if d > 0 and s.max_frames else s.rate
+
+
+def may_read_keys(header: VideoHeader, s: FrameSettings) -> bool:
+    """Whether a keyframes-only read could be chosen: worth measuring the keyframe interval first."""
+    if s.scan == "keys":
+        return True
+    rate = _rate(header, s)
+    return s.scan == "auto" and header.duration > 0 and 1.0 / rate < s.windows_from and \
+        header.duration * rate >= s.keys_share * s.max_frames
+
+
+def keys_fit(header: VideoHeader, s: FrameSettings, key_interval: float | None) -> bool:
+    """Keyframes only when they are dense (``key_interval_max``), offer ``keys_share`` of the frame
+    budget, cost one worker no more than ``keys_seconds`` and less than decoding every frame."""
+    if not key_interval or not math.isfinite(key_interval) or key_interval > s.key_interval_max:
+        return False
+    d, rate = header.duration, _rate(header, s)
+    if d / max(key_interval, 1.0 / rate) < s.keys_share * s.max_frames:
+        return False
+    full = decode_seconds(header, s)
+    keys = min(full, KEYFRAME_COST * full / max(header.fps * key_interval, 1.0))
+    return keys * d <= s.keys_seconds and keys < full
+
+
+def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = None, pinned=(),
+         key_interval: float | None = None) -> Plan:
     """Segments of about equal length, each ``worker_seconds`` of decoding by ``decode_cost``
     (or ``segment_seconds`` of video when given); the candidate rate is the job's, capped so the
-    workers together offer ``oversample × max_frames`` candidates at most."""
+    workers together offer ``oversample × max_frames`` candidates at most. A keys scan is one segment
+    (a keyframes-only capture cannot seek)."""
     d = header.duration
-    rate = s.rate
-    if d > 0 and s.max_frames:
-        rate = min(rate, s.oversample * s.max_frames / d)
+    rate = _rate(header, s)
     if d <= 0:
-        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),), "full", tuple(sorted(pinned)))
-    scan = s.scan if s.scan != "auto" else ("windows" if 1.0 / rate >= s.windows_from else "full")
+        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),), "full", tuple(sorted(pinned)), key_interval)
+    scan = s.scan
+    if scan == "auto":
+        keys = not pinned and keys_fit(header, s, key_interval)      # a pinned time wants its own frame
+        scan = "windows" if 1.0 / rate >= s.windows_from else "keys" if keys else "full"
+    if scan == "keys":
+        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),), "keys", tuple(sorted(pinned)), key_interval)
     duty = min(1.0, (s.window + s.window_lead + 1.0) * rate) if scan == "windows" else 1.0   # +1 s: a GOP's decode
     length = segment_seconds or s.worker_seconds / max(decode_seconds(header, s) * duty, 1e-6)
     length = min(max(length, s.min_segment), s.max_segment)
     n = max(1, min(s.max_segments, math.ceil(d / length - 1e-9)))
     step = d / n
     segs = tuple(Segment(i, i * step, None if i == n - 1 else (i + 1) * step) for i in range(n))
-    return Plan(header, rate, s.probe_rate, segs, scan, tuple(sorted(pinned)))
+    return Plan(header, rate, s.probe_rate, segs, scan, tuple(sorted(pinned)), key_interval)
 
 
 @dataclass
@@ -294,6 +344,7 @@ class _Scanner:
         self.shot_start = seg.start
         self.prev_t = self.prev_hist = None
         self.pending = None                 # time the after-cut frame is due
+        self.keys = plan_.scan == "keys"    # keyframes only: the keyframe that opens a shot is its after-cut frame
 
     def feed(self, cap: Capture, t: float, before: bool, past: bool, emit: bool = True) -> bool:
         """One decoded frame at ``t``; False when the run must stop (a cut past the segment's end)."""
@@ -337,8 +388,11 @@ class _Scanner:
                 out.shots.append({"start": self.shot_start, **(self.extent.to_dict() or {})})
                 self.extent, self.shot_start = activearea.ShotExtent(), t
                 out.cuts.append(t)
-                self.pending = t + s.cut_delay
-                return True               # the cut frame itself is mid-transition
+                if not self.keys:
+                    self.pending = t + s.cut_delay
+                    return True           # the cut frame itself is mid-transition
+                due = True                # an encoder puts a keyframe on a hard cut: the shot's first frame
+                self.extent.add(activearea.small_gray(small), self.bars)
             else:
                 self.extent.add(activearea.small_gray(small), self.bars)
         if not (due or slot):
@@ -376,6 +430,8 @@ def sample_segment(source: VideoSource, plan_: Plan, seg: Segment, s: FrameSetti
     scan = _Scanner(source, plan_, seg, s, bars, pack, out)
     if plan_.scan == "windows":
         _scan_windows(scan, progress)
+    elif plan_.scan == "keys":
+        _scan_keys(scan, progress)
     else:
         _scan_full(scan, progress)
     scan.close()
@@ -407,6 +463,43 @@ def _scan_full(scan: _Scanner, progress=None) -> None:
                 progress(min(1.0, (t - seg.start) / span))
     finally:
         cap.close()
+
+
+KEY_GAP_MAX = 20.0      # s between two keyframes beyond which the frames between count as lost (damage)
+
+
+def _scan_keys(scan: _Scanner, progress=None) -> None:
+    """Keyframes only, from the file's start (such a capture cannot seek; frames before the segment are
+    looked at, not counted). The frames between two keyframes count as skipped — read, not lost — up
+    to ``KEY_GAP_MAX`` apart; after the last keyframe, up to the end when no more than the longest
+    gap seen remains (a film cut short is still a partial read)."""
+    seg, out, h = scan.seg, scan.out, scan.plan.header
+    fps, end = h.fps, seg.end if seg.end is not None else h.duration
+    span = max(end - seg.start, 1e-6)
+    cap, prev, widest = Capture(scan.source, keyframes_only=True), None, 1.0 / max(fps, 1e-6)
+    try:
+        while (t := cap.grab()) is not None:
+            if seg.end is not None and t >= seg.end - 1e-9:
+                break
+            if prev is not None and t > prev:
+                widest = max(widest, t - prev)
+                if t - prev <= KEY_GAP_MAX:
+                    out.skipped += _between(prev, t, fps, seg.start, seg.end)
+            prev = t
+            if not scan.feed(cap, t, t < seg.start - 1e-9, False):
+                break
+            if progress and out.decoded % 10 == 0:
+                progress(min(1.0, (t - seg.start) / span))
+    finally:
+        cap.close()
+    if prev is not None and end > prev and end - prev <= widest + 1.0 / max(fps, 1e-6):
+        out.skipped += _between(prev, end, fps, seg.start, seg.end)
+
+
+def _between(prev: float, t: float, fps: float, start: float, end: float | None) -> int:
+    """Frames of a constant-rate grid strictly between ``prev`` and ``t`` inside [start, end)."""
+    n = round((t - prev) * fps) - 1 if fps > 0 else 0
+    return sum(1 for k in range(1, n + 1) if start - 1e-6 <= prev + k / fps and (end is None or prev + k / fps < end - 1e-6))
 
 
 def frames_planned(plan_: Plan, s: FrameSettings) -> int:

@@ -32,11 +32,11 @@ from . import framepack, stores
 from .analysis import (Candidate, FrameResult, Job, analyze_frame, job_scenarios,  # noqa: F401 (re-exported)
                        resolve_scenarios, score_crops, select, variant_id)
 from .errors import FramesFailed, VideoError
-from .frames import Plan, SegmentResult, plan, sample_segment
+from .frames import Plan, SegmentResult, may_read_keys, plan, sample_segment
 from .sampling import FrameRef, Sampling, sample
 from .settings import Settings
 from .templates import Template, load_all as load_templates
-from .video import VideoSource, read_header
+from .video import VideoSource, keyframe_interval, read_header
 
 ANALYSIS_VERSION = 2              # bump when the stored analysis changes meaning
 
@@ -75,7 +75,8 @@ def scoring_digest(settings: Settings, templates: list[Template], scenarios: lis
 def plan_job(source: VideoSource, settings: Settings, max_seconds: float | None = None, pinned=()) -> Plan:
     """The header, then the plan; ``pinned`` times (an editor's) are always sampled."""
     header = read_header(source, settings.frames.min_side, max_seconds)
-    return plan(header, settings.frames, settings.run.segment_seconds or None, pinned)
+    ki = keyframe_interval(source) if not pinned and may_read_keys(header, settings.frames) else None
+    return plan(header, settings.frames, settings.run.segment_seconds or None, pinned, ki)
 
 
 def extract(source: VideoSource, plan_: Plan, index: int, store: stores.Store, settings: Settings,

@@ -213,7 +213,8 @@ def sample(plan: Plan, results: list[SegmentResult], s: FrameSettings,
              "partial_read": bool(expected > 1 and decoded + skipped < s.partial_share * expected),
              "frames_sampled": len(cands) + sum(len(r.rejected) for r in results),
              "frames_analysed": len(refs), "over_budget": max(0, sampled - len(refs)),
-             "segments": len(plan.segments), "segments_failed": gaps, "rate": round(plan.rate, 6), "scan": plan.scan, "frame_width": fw, "frame_height": fh,
+             "segments": len(plan.segments), "segments_failed": gaps, "rate": round(plan.rate, 6), "scan": plan.scan,
+             "key_interval": None if plan.key_interval is None else round(plan.key_interval, 4), "frame_width": fw, "frame_height": fh,
              "letterboxed": any(any(v > 0 for v in b) for b in shot_bars)}
     if decoded == 0:
         raise VideoError(f"{h.name}: no frame could be decoded (truncated or corrupt video)", code="Video::Unreadable")
