@@ -31,9 +31,11 @@ def sampled(path, segment_seconds=None, **env):
                                         (videos.windowboxed, videos.WINDOWBOX_RECT)],
                          ids=["letterbox", "pillarbox", "windowbox"])
 @pytest.mark.parametrize("noisy", [False, True], ids=["black", "noisy"])
-def test_bars_are_found_per_shot_and_no_crop_shows_one(tmp_path, maker, rect, noisy):
+@pytest.mark.parametrize("scan", ["full", "keys"])
+def test_bars_are_found_per_shot_and_no_crop_shows_one(tmp_path, maker, rect, noisy, scan):
+    """In segments, or from keyframes only (a long film's read: a few probes a shot)."""
     path = maker(tmp_path, noisy=noisy)
-    _, _, smp = sampled(path, segment_seconds=1.5)
+    _, _, smp = sampled(path, segment_seconds=1.5, AUTOPOSTER_FRAMES_SCAN=scan)
     x, y, w, h = rect
     for shot in smp.shots:
         ax, ay, aw, ah = shot["active"]

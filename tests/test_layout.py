@@ -129,3 +129,17 @@ def test_a_title_narrows_beside_a_small_subject_when_nobody_is_in_the_frame():
     full = free_place(gray, region, (960, 216), [], big, "title")
     assert (full.box.w, full.box.h) == (960, 216)
     assert free_place(gray, region, (960, 216), [], None, "title").box.w == 960
+
+
+def test_a_title_keeps_clear_of_the_hair_past_a_detected_head():
+    """A detector's head box ends at the hairline or the ear: a title keeps ``HEAD_ROOM`` of the head's
+    size clear around it, so big hair, ears or a drawn character's head are not under it."""
+    from autoposter.layout import HEAD_ROOM, free_place
+    gray = np.full((1000, 600), 128, np.uint8)
+    head = Box(200, 270, 200, 200)                                         # 270 px above it, 530 below
+    region = Box(0, 0, 600, 1000)
+    pl = free_place(gray, region, (600, 250), [head], None, "title")      # above it, 20 px off; or below
+    gap = head.y - pl.box.y2 if pl.box.y2 <= head.y else pl.box.y - head.y2
+    assert HEAD_ROOM >= 0.1 and gap >= 0.1 * head.h, (pl.box, gap)     # not 20 px above it
+    tight = free_place(gray, Box(0, 0, 600, 560), (600, 250), [head], None, "title")   # no room: no clearance
+    assert tight.box.intersection(head) is None                            # ...but still off the head itself

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .cropping import inside_share
+from .cropping import clear_head, inside_share
 from .geometry import Box
 
 
@@ -146,6 +146,11 @@ SUBJECT_MAX = 0.25          # share of the salient box) when a smaller title can
                             # share of the poster: a rocket, a bike; not a cat's face filling the picture
 
 
+HEAD_ROOM = 0.15            # free layers keep this share of a head's size clear around it: hair, ears and a drawn
+                            # character's head run past the detector's box (labelled set: a title over a head
+                            # 3.3 -> 2.9 % of posters, over a body 4.2 -> 4.7 %)
+
+
 def covers(box: Box, faces, bodies) -> tuple[float, float]:
     """The most of any head and of any body that ``box`` covers (shares of their boxes)."""
     return (max((inside_share(f, box) for f in faces), default=0.0),
@@ -155,12 +160,14 @@ def covers(box: Box, faces, bodies) -> tuple[float, float]:
 def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box], salient: Box | None,
                name: str = "free", bodies=()) -> Placement:
     """``free_box`` at the template's size, or narrower, then smaller (``SHRINK``), when only such a
-    box keeps off every head and body: the largest clear one wins. When none is clear, the one that
+    box keeps off every head (with ``HEAD_ROOM`` around it) and body: the largest clear one wins. When none is clear, the one that
     covers the least of the heads, then one of the template's height (a small title slipped between
     a group's chests reads worse than a full one over their legs), then the least of a body. With nobody
     in the frame, the ladder is climbed for a compact salient subject (``SUBJECT_CLEAR``, ``SUBJECT_MAX``);
     when no rung clears it, the title keeps the template's size."""
     tried = []
+    H, W = gray.shape[:2]
+    faces = [clear_head(f, HEAD_ROOM, W, H) for f in faces]     # hair and ears past a detected head's box
     people = bool(faces or bodies)
     subject = salient if (not people and salient is not None
                           and salient.area <= SUBJECT_MAX * gray.shape[0] * gray.shape[1]) else None
