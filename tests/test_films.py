@@ -1,5 +1,7 @@
 """S11, Q6: films as catalogues hold them — bars, phone rotation, variable frame rate, every container, the
 index at the end, cuts at segment boundaries — on small real-footage fixtures (tests/videos.py)."""
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -254,7 +256,7 @@ def test_a_keyframes_only_read_counts_every_frame_of_every_container(tmp_path, s
     _, (r,), smp = sampled(path, AUTOPOSTER_FRAMES_SCAN="keys")
     assert r.decoded + r.skipped == videos.FRAMES and not smp.video["partial_read"]
     if suffix == ".webm":          # FFmpeg's VP9 reader decodes every frame anyway: so measured, auto reads it all
-        assert r.decoded == videos.FRAMES and keyframe_interval(VideoSource.local(path)) == pytest.approx(1 / 24, abs=1e-3)
+        assert r.decoded == videos.FRAMES and keyframe_interval(VideoSource.local(path), 4.0) is None
     else:
         assert r.decoded == len(_keyframes(path)) < videos.FRAMES / 10
     cut = tmp_path / f"cut{suffix}"
@@ -269,10 +271,50 @@ def test_a_keyframes_only_read_counts_every_frame_of_every_container(tmp_path, s
     assert suffix == ".ts" or smp.video["partial_read"]
 
 
-def test_the_keyframe_interval_is_measured_from_the_file(tmp_path):
+def test_the_keyframe_interval_is_measured_where_the_film_is_sparsest(tmp_path):
+    """Four stretches over the film, read as packets: a film whose opening has a keyframe a second and
+    its body one every 8 s measures 8 s, so the planner keeps the full scan; the same film dense
+    throughout is read keyframes only (the planner's own wiring, on real files)."""
+    from autoposter.pipeline import plan_job
     from autoposter.video import keyframe_interval
-    assert keyframe_interval(VideoSource.local(videos.container(tmp_path, ".mp4"))) == pytest.approx(1.0, abs=1e-3)
-    assert keyframe_interval(VideoSource.local(videos.container(tmp_path, ".mp4")), seconds=0.5) == pytest.approx(1.0, abs=1e-3)
+    assert keyframe_interval(VideoSource.local(videos.container(tmp_path, ".mp4")), 4.0) == pytest.approx(1.0, abs=1e-3)
+    sparse = videos.keyframes_at(tmp_path, list(range(0, 100, 10)) + list(range(180, 600, 80)), seconds=60, name="s.mp4")
+    dense = videos.keyframes_at(tmp_path, range(0, 600, 10), seconds=60, name="d.mp4")
+    assert keyframe_interval(VideoSource.local(sparse), 60.0) == pytest.approx(8.0, abs=1e-3)
+    s = Settings.from_env({"AUTOPOSTER_FRAMES_KEYS_SHARE": "0.01"})
+    assert plan_job(VideoSource.local(sparse), s).scan == "full"
+    p = plan_job(VideoSource.local(dense), s)
+    assert p.scan == "keys" and p.key_interval == pytest.approx(1.0, abs=1e-3)
+    assert type(p).from_dict(p.to_dict()) == p
+
+
+def test_a_keyframes_only_read_passes_long_stretches_of_audio(tmp_path):
+    """Between two keyframes 15 s apart a keyframes-only read meets only the packets of six audio tracks;
+    OpenCV used to take 4096 of them in a row for the end of the file (the rest of the film was lost)."""
+    path = videos.keyframes_at(tmp_path, list(range(0, 100, 10)) + list(range(250, 400, 10)), seconds=40,
+                               audio_tracks=6)
+    _, (r,), smp = sampled(path, AUTOPOSTER_FRAMES_SCAN="keys")
+    assert r.decoded == 25 and r.last == pytest.approx(39.0) and r.decoded + r.skipped == 400
+    assert not smp.video["partial_read"]
+
+
+def test_a_keyframes_only_read_that_stops_early_reads_the_rest_in_full(tmp_path, monkeypatch):
+    """A reader that gives up long before the end (here after three keyframes): the rest is decoded as a full
+    scan would, from the last keyframe on, so no frame is lost and none is read twice."""
+    from autoposter.video import Capture
+    path = videos.keyframes_at(tmp_path, range(0, 300, 10), seconds=30)       # a keyframe a second
+    real = Capture.grab
+
+    def gives_up(self):
+        if self.keyframes_only:
+            self.n = getattr(self, "n", 0) + 1
+            if self.n > 3:
+                return None
+        return real(self)
+    monkeypatch.setattr(Capture, "grab", gives_up)
+    _, (r,), smp = sampled(path, AUTOPOSTER_FRAMES_SCAN="keys")
+    assert r.decoded + r.skipped == 300 and not smp.video["partial_read"]
+    assert r.last == pytest.approx(29.9) and max(f.time for f in r.frames) >= 29.0
 
 
 def test_auto_reads_keyframes_only_for_long_films_whose_keyframes_are_dense():
@@ -292,6 +334,8 @@ def test_auto_reads_keyframes_only_for_long_films_whose_keyframes_are_dense():
     assert plan(ten, s, key_interval=None).scan == "full"
     assert plan(ten, s, key_interval=1 / 25).scan == "full"                # every frame a keyframe
     assert plan(ten, s, pinned=(12.0,), key_interval=2.0).scan == "full"   # a pinned time wants its own frame
+    assert plan(ten, FrameSettings(scan="keys"), pinned=(12.0,), key_interval=2.0).scan == "full"
+    assert plan(ten, s, key_interval=math.inf).scan == "full"
     assert not may_read_keys(hd(30), s) and plan(hd(30), s, key_interval=1.0).scan == "full"
     assert plan(hd(600, 3840, 2160, 60, 60), s, key_interval=1.0).scan == "full"     # too heavy for one worker
     assert plan(hd(4 * 3600), s, key_interval=1.0).scan == "windows"        # far apart candidates: windows

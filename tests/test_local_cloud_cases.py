@@ -193,3 +193,19 @@ def test_hostile_metadata_is_refused_and_recorded(tmp_path):
         r = cloud.deliver(cloud.upload(still, "uploads/still.mp4"))["results"][0]
         assert r["status"] == "rejected" and r["code"] == "Video::NotAVideo"
         assert cloud.executions() == []
+
+
+def test_a_film_read_keyframes_only_is_read_by_the_door(tmp_path):
+    """A keys plan is one segment: the door reads the film (keyframes only) and starts the execution with
+    its sampling; no Extract map, and what the worker found is in the manifest."""
+    env = {"AUTOPOSTER_FRAMES_KEYS_SHARE": "0.01", "TEMPLATES": "minimal", "SCENARIOS": "feed"}
+    with LocalCloud(env) as cloud:
+        started = cloud.deliver(cloud.upload(small_video(tmp_path), "uploads/film keys.mp4"))["results"][0]
+        d = cloud.wait(started["execution_arn"])
+        assert d["status"] == "SUCCEEDED", d.get("cause")
+        assert "sampling" in json.loads(d["input"])
+        names = [n for n, ok in cloud.server.calls]
+        assert "extract_segment" not in names and "sample" not in names and names[-1] == "publish"
+        video = cloud.get_json("cdn", json.loads(d["output"])["manifest_key"])["video"]
+        assert video["scan"] == "keys" and 0 < video["key_interval"] <= 2.5 and not video["partial_read"]
+        assert video["frames_decoded"] < video["frames_expected"] == video["frames_decoded"] + video["frames_skipped"]

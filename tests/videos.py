@@ -176,3 +176,49 @@ def with_cuts(tmp_path, times=(1.0, 2.5, 4.0), *, seconds: float = 5.0, fps: flo
     mf.encode(path, _footage(SMALL, seconds=seconds, fps=fps, seed=16, cuts=times), fps=fps,
               bitrate=600_000, gop=48)
     return path
+
+
+def keyframes_at(tmp_path, keys, *, seconds: float, fps: float = 10, audio_tracks: int = 0,
+                 name: str = "keys.mp4") -> Path:
+    """160×96 H.264 (no B-frames) at ``fps``, ``round(seconds × fps)`` frames, keyframes exactly at the
+    frames ``keys`` (indexes) and nowhere else; ``audio_tracks`` silent 48 kHz AAC tracks beside it (a
+    keyframes-only read sees only their packets between two keyframes). Moving gradients, no cuts."""
+    import fractions
+
+    import av
+    import numpy as np
+    path = Path(tmp_path) / name
+    n, keys = round(seconds * fps), set(keys)
+    out = av.open(str(path), "w")
+    st = out.add_stream("libx264", rate=fps, options={
+        "x264-params": "keyint=100000:min-keyint=100000:scenecut=0", "forced-idr": "1", "preset": "ultrafast", "bf": "0"})
+    st.width, st.height, st.pix_fmt = 160, 96, "yuv420p"
+    auds = []
+    for _ in range(audio_tracks):
+        a = out.add_stream("aac", rate=48000)
+        a.layout = "mono"
+        auds.append(a)
+    y, x = np.mgrid[0:96, 0:160]
+    apts = 0
+    for i in range(n):
+        img = np.stack([(120 + 60 * np.sin((x + 3 * i + 11 * c) / 9.0) + 40 * np.cos((y - i) / 7.0)).clip(0, 255)
+                        for c in range(3)], -1).astype(np.uint8)
+        f = av.VideoFrame.from_ndarray(img, format="bgr24")
+        f.pts, f.time_base = i, fractions.Fraction(1, int(fps))
+        f.pict_type = av.video.frame.PictureType.I if i in keys else av.video.frame.PictureType.NONE
+        for p in st.encode(f):
+            out.mux(p)
+        while auds and apts / 48000 < (i + 1) / fps:
+            for a in auds:
+                af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+                af.sample_rate, af.pts = 48000, apts
+                for p in a.encode(af):
+                    out.mux(p)
+            apts += 1024
+    for p in st.encode():
+        out.mux(p)
+    for a in auds:
+        for p in a.encode():
+            out.mux(p)
+    out.close()
+    return path

@@ -71,7 +71,7 @@ class FrameSettings:
                                   # by one worker from the start (each keyframe a probe, and a candidate when it
                                   # opens a slot or a shot). "auto": windows once candidates
     windows_from: float = 8.0     # are this many s apart or more (long films: a fraction of the decoding); else
-    key_interval_max: float = 2.5 # keys when keyframes are at most this many s apart (median of the first 30 s)...
+    key_interval_max: float = 2.5 # keys when keyframes are at most this many s apart (video.keyframe_interval)...
     keys_share: float = 0.5       # ...they alone offer at least this share of max_frames candidates (short clips
                                   # keep every slot and a probe every 1/probe_rate s)...
     keys_seconds: float = 90.0    # ...and one core reads them in about this long by decode_cost (else: full)
@@ -107,7 +107,7 @@ class Plan:
     scan: str = "full"            # "full": every frame decoded; "windows": a window around each candidate slot;
                                   # "keys": keyframes only, one segment
     pinned: tuple = ()            # S14: times an editor pinned: the frame there is always a candidate
-    key_interval: float | None = None    # median s between keyframes at the start (measured when it could matter)
+    key_interval: float | None = None    # s between keyframes where sparsest (measured when it could matter)
 
     def to_dict(self) -> dict:
         return {"header": self.header.to_dict(), "rate": self.rate, "probe_rate": self.probe_rate,
@@ -171,10 +171,11 @@ def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = 
         return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),), "full", tuple(sorted(pinned)), key_interval)
     scan = s.scan
     if scan == "auto":
-        keys = not pinned and keys_fit(header, s, key_interval)      # a pinned time wants its own frame
-        scan = "windows" if 1.0 / rate >= s.windows_from else "keys" if keys else "full"
+        scan = "windows" if 1.0 / rate >= s.windows_from else "keys" if keys_fit(header, s, key_interval) else "full"
+    if scan == "keys" and pinned:              # a pinned time wants its own frame, not the next keyframe's
+        scan = "full"
     if scan == "keys":
-        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),), "keys", tuple(sorted(pinned)), key_interval)
+        return Plan(header, rate, s.probe_rate, (Segment(0, 0.0, None),), "keys", (), key_interval)
     duty = min(1.0, (s.window + s.window_lead + 1.0) * rate) if scan == "windows" else 1.0   # +1 s: a GOP's decode
     length = segment_seconds or s.worker_seconds / max(decode_seconds(header, s) * duty, 1e-6)
     length = min(max(length, s.min_segment), s.max_segment)
@@ -492,8 +493,22 @@ def _scan_keys(scan: _Scanner, progress=None) -> None:
                 progress(min(1.0, (t - seg.start) / span))
     finally:
         cap.close()
-    if prev is not None and end > prev and end - prev <= widest + 1.0 / max(fps, 1e-6):
+    step = 1.0 / max(fps, 1e-6)
+    if prev is not None and end - prev > max(widest, KEY_GAP_MAX) + step:
+        _finish_full(scan, prev, progress)        # the read stopped short of the end: decode the rest
+    elif prev is not None and end > prev and end - prev <= widest + step:
         out.skipped += _between(prev, end, fps, seg.start, seg.end)
+
+
+def _finish_full(scan: _Scanner, after: float, progress=None) -> None:
+    """A keys read that stopped long before the end (damage, or a reader that gave up): the rest is read
+    as a full scan would, from the last keyframe on (a film cut short pays for it once, and stays partial)."""
+    seg = scan.seg
+    scan.seg, scan.keys = Segment(seg.index, after + 1e-6, seg.end), False
+    try:
+        _scan_full(scan, progress)
+    finally:
+        scan.seg = seg
 
 
 def _between(prev: float, t: float, fps: float, start: float, end: float | None) -> int:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import statistics
 import os
+import statistics
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +21,10 @@ from pathlib import Path
 # FFmpeg's own decoder complaints ("huffman table decode error") would bury autoposter's one-line
 # errors and warnings: quiet (AV_LOG_QUIET) unless the user asks for them.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+# A keyframes-only read passes over every other video packet: between two keyframes only audio and subtitle
+# packets reach OpenCV, and it gives up ("end of file") after 4096 of them in a row (six audio tracks fill
+# that in 15 s). OpenCV reads the limit once, when the first capture opens.
+os.environ.setdefault("OPENCV_FFMPEG_READ_ATTEMPTS", "1000000")
 
 import cv2  # noqa: E402
 
@@ -284,19 +288,48 @@ def read_header(source: VideoSource, min_side: int = 64, max_seconds: float | No
     return VideoHeader(source.name, w, h, fps, n, duration, source.size_bytes, rotation)
 
 
-def keyframe_interval(source: VideoSource, seconds: float = 30.0) -> float:
-    """The median time between keyframes over the first ``seconds`` of ``source`` and the first keyframe
-    after them (a keyframes-only read: a few hundredths of a CPU second per video-second); ``seconds``
-    when only one keyframe decodes, ``inf`` when none does."""
-    times = []
-    with Capture(source, keyframes_only=True) as cap:
-        while (t := cap.grab()) is not None:
-            times.append(t)
-            if t > seconds:
+def keyframe_interval(source: VideoSource, duration: float, seconds: float = 15.0, points: int = 4) -> float | None:
+    """The time between keyframes where the film's keyframes are sparsest: the largest median gap of
+    ``points`` stretches of ``seconds`` spread over the film (start, quarter, half, three quarters), read
+    as packets, not decoded (the container's keyframe flags; a few hundredths of a second each; a stretch
+    with one keyframe counts what it read after it). None when it cannot be known, or when a keyframes-only capture decodes every frame anyway (FFmpeg's VP9
+    reader here): a keys read would gain nothing."""
+    fps = 25.0
+    widest, first_gap = 0.0, None
+    with Capture(source) as cap:
+        fps = cap.get(cv2.CAP_PROP_FPS) or fps
+        if not cap.cap.set(cv2.CAP_PROP_FORMAT, -1):           # raw packets: no decoding
+            return None
+        budget = int(fps * (seconds + 20)) + 100                # packets a stretch may read (a GOP past its end)
+        for k in range(points):
+            start = duration * k / points
+            if k and start >= duration - 1e-6:
                 break
-    times = sorted(set(round(t, 6) for t in times))
-    if not times:
-        return math.inf
-    if len(times) < 2:
-        return float(seconds)
-    return float(statistics.median(b - a for a, b in zip(times, times[1:])))
+            if start > 0:
+                cap.cap.set(cv2.CAP_PROP_POS_MSEC, start * 1000.0)
+            keys, first, n = [], None, 0
+            while n < budget and cap.cap.grab():
+                n += 1
+                t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                first = t if first is None else first
+                if cap.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+                    keys.append(round(t, 6))
+                    if t > start + seconds and len(keys) > 2:
+                        break
+            keys = sorted(set(keys))
+            gaps = [b - a for a, b in zip(keys, keys[1:])]
+            read = (t - first) if first is not None and n else 0.0
+            if not gaps and read <= 0:
+                continue
+            gap = statistics.median(gaps) if gaps else read       # one keyframe: at least the stretch read
+            first_gap = gap if first_gap is None else first_gap
+            widest = max(widest, gap)
+    if widest <= 0 or not math.isfinite(widest):
+        return None
+    times = []
+    with Capture(source, keyframes_only=True) as cap:          # does the discard hold at the start? (decoded
+        while len(times) < 4 and (t := cap.grab()) is not None:   # frames as far apart as the flagged keyframes)
+            times.append(t)
+    if len(times) >= 4 and statistics.median(b - a for a, b in zip(times, times[1:])) < first_gap / 2:
+        return None
+    return float(widest)
