@@ -338,5 +338,7 @@ def test_auto_reads_keyframes_only_for_long_films_whose_keyframes_are_dense():
     assert plan(ten, s, key_interval=math.inf).scan == "full"
     assert not may_read_keys(hd(30), s) and plan(hd(30), s, key_interval=1.0).scan == "full"
     assert plan(hd(600, 3840, 2160, 60, 60), s, key_interval=1.0).scan == "full"     # too heavy for one worker
+    assert plan(hd(600, 3840, 2160, 30, 40), s, key_interval=2.0).scan == "full"     # 4K: its one pack too large
+    assert plan(hd(1200, 1920, 1080, 24, 30), s, key_interval=2.0).scan == "keys"    # the letterboxed episode
     assert plan(hd(4 * 3600), s, key_interval=1.0).scan == "windows"        # far apart candidates: windows
     assert plan(ten, FrameSettings(scan="full"), key_interval=2.0).scan == "full"

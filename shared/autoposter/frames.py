@@ -74,7 +74,9 @@ class FrameSettings:
     key_interval_max: float = 2.5 # keys when keyframes are at most this many s apart (video.keyframe_interval)...
     keys_share: float = 0.5       # ...they alone offer at least this share of max_frames candidates (short clips
                                   # keep every slot and a probe every 1/probe_rate s)...
-    keys_seconds: float = 90.0    # ...and one core reads them in about this long by decode_cost (else: full)
+    keys_seconds: float = 90.0    # ...one core reads them in about this long by decode_cost...
+    keys_pack_mb: float = 512.0   # ...and their one pack (every candidate, in memory until stored) stays under
+                                  # this many MB by JPEG_BYTES_PER_PIXEL (else: full, in segments)
     window: float = 2.0           # s decoded after each slot...
     window_lead: float = 0.5      # ...and before it
 
@@ -130,6 +132,16 @@ def decode_seconds(header: VideoHeader, s: FrameSettings) -> float:
 
 
 KEYFRAME_COST = 3.0     # a keyframe decodes in about this many average frames' time (H.264 1080p: 2.4-2.75)
+JPEG_BYTES_PER_PIXEL = 0.25   # a candidate at JPEG_QUALITY (film frames measured 0.13-0.20)
+CUT_SHARE = 0.3         # after-cut candidates beside the slots' (the letterboxed episode: 0.2)
+
+
+def frame_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """The size ``images.downscale`` gives a decoded frame."""
+    if max(width, height) <= max_side:
+        return width, height
+    k = max_side / max(width, height)
+    return max(1, round(width * k)), max(1, round(height * k))
 
 
 def _rate(header: VideoHeader, s: FrameSettings) -> float:
@@ -148,7 +160,8 @@ def may_read_keys(header: VideoHeader, s: FrameSettings) -> bool:
 
 def keys_fit(header: VideoHeader, s: FrameSettings, key_interval: float | None) -> bool:
     """Keyframes only when they are dense (``key_interval_max``), offer ``keys_share`` of the frame
-    budget, cost one worker no more than ``keys_seconds`` and less than decoding every frame."""
+    budget, cost one worker no more than ``keys_seconds`` and less than decoding every frame, and their
+    one pack fits ``keys_pack_mb`` (a segment's pack is a fraction of the film's)."""
     if not key_interval or not math.isfinite(key_interval) or key_interval > s.key_interval_max:
         return False
     d, rate = header.duration, _rate(header, s)
@@ -156,7 +169,9 @@ def keys_fit(header: VideoHeader, s: FrameSettings, key_interval: float | None) 
         return False
     full = decode_seconds(header, s)
     keys = min(full, KEYFRAME_COST * full / max(header.fps * key_interval, 1.0))
-    return keys * d <= s.keys_seconds and keys < full
+    w, h = frame_size(header.width, header.height, s.max_side)
+    pack = d * min(rate, 1.0 / key_interval) * (1 + CUT_SHARE) * w * h * JPEG_BYTES_PER_PIXEL
+    return keys * d <= s.keys_seconds and keys < full and pack <= s.keys_pack_mb * 1e6
 
 
 def plan(header: VideoHeader, s: FrameSettings, segment_seconds: float | None = None, pinned=(),

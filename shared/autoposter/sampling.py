@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activearea
-from .frames import FrameSettings, Plan, SegmentResult, frames_planned
+from .frames import FrameSettings, Plan, SegmentResult, frame_size, frames_planned  # noqa: F401 (frame_size re-exported)
 from .geometry import Box
 from .errors import VideoError
 
@@ -73,14 +73,6 @@ class Sampling:
     def from_dict(cls, d: dict) -> "Sampling":
         return cls(dict(d["video"]), list(d["shots"]), [FrameRef.from_dict(f) for f in d["frames"]],
                    list(d.get("rejected", [])))
-
-
-def frame_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """The size ``images.downscale`` gives a decoded frame."""
-    if max(width, height) <= max_side:
-        return width, height
-    k = max_side / max(width, height)
-    return max(1, round(width * k)), max(1, round(height * k))
 
 
 def _spread(n: int) -> list[int]:

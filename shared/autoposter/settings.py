@@ -114,7 +114,7 @@ RANGES = {
     "frames.partial_share": (0, 1), "frames.oversample": (1, 10), "frames.worker_seconds": (1, 800),
     "frames.decode_cost": (0, 100), "frames.min_segment": (0.1, 3600), "frames.max_segment": (1, 86400),
     "frames.max_segments": (1, 10000), "frames.windows_from": (0, 3600),
-    "frames.key_interval_max": (0, 600), "frames.keys_share": (0, 10), "frames.keys_seconds": (0, 200), "frames.window": (0.1, 60),
+    "frames.key_interval_max": (0, 600), "frames.keys_share": (0, 10), "frames.keys_seconds": (0, 200), "frames.keys_pack_mb": (1, 2048), "frames.window": (0.1, 60),
     "frames.window_lead": (0, 10),
     "bars.level": (0, 255), "bars.flat": (0, 255), "bars.min_bar": (0, 0.5), "bars.max_bar": (0, 0.5),
     "bars.symmetry": (0, 0.5), "bars.dark_shot": (0, 255), "bars.margin": (0, 0.1),
