@@ -344,8 +344,7 @@ def _skipped(prev: float, t: float, fps: float, start: float, end: float | None)
     n = round(steps) - 1
     if not 0 < n <= MAX_SKIPPED or abs(steps - round(steps)) > GRID_SLACK:
         return 0
-    times = (prev + k / fps for k in range(1, n + 1))
-    return sum(1 for u in times if u >= start - 1e-6 and (end is None or u < end - 1e-6))
+    return _between(prev, t, fps, start, end)
 
 
 class _Scanner:
@@ -529,7 +528,8 @@ def _finish_full(scan: _Scanner, after: float, progress=None) -> None:
 def _between(prev: float, t: float, fps: float, start: float, end: float | None) -> int:
     """Frames of a constant-rate grid strictly between ``prev`` and ``t`` inside [start, end)."""
     n = round((t - prev) * fps) - 1 if fps > 0 else 0
-    return sum(1 for k in range(1, n + 1) if start - 1e-6 <= prev + k / fps and (end is None or prev + k / fps < end - 1e-6))
+    times = (prev + k / fps for k in range(1, n + 1))
+    return sum(1 for u in times if u >= start - 1e-6 and (end is None or u < end - 1e-6))
 
 
 def frames_planned(plan_: Plan, s: FrameSettings) -> int:
