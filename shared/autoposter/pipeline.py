@@ -427,9 +427,9 @@ def _detector(settings: Settings):
     return _WORKER[key]
 
 
-def _extract_task(args):
+def _extract_task(args, progress=None):
     source, plan_, index, root, settings = args
-    res = extract(source, plan_, index, stores.FolderStore(root), settings)
+    res = extract(source, plan_, index, stores.FolderStore(root), settings, progress)
     return index, res.to_dict()
 
 
@@ -502,8 +502,12 @@ def run_video(path: str | os.PathLike, out_dir: str | os.PathLike, job: Job, set
         stores.put_json(store, "plan.json", plan_.to_dict())
         if progress:
             progress(0.0, f"{len(plan_.segments)} segment(s)")
-        done = _map(_extract_task, [(source, plan_, s.index, store.root, settings) for s in plan_.segments],
-                    workers, progress, 0.0, 0.5)
+        tasks = [(source, plan_, s.index, store.root, settings) for s in plan_.segments]
+        if len(tasks) == 1 and progress:        # one segment (a short clip, a keys read): its own progress,
+            from .stopping import check           # and a stop asked for is heard within it
+            done = [_extract_task(tasks[0], lambda f: (check(), progress(0.5 * f, "")))]
+        else:
+            done = _map(_extract_task, tasks, workers, progress, 0.0, 0.5)
         results = [SegmentResult.from_dict(d) for _, d in sorted(done, key=lambda x: x[0])]
         smp = sample_job(plan_, store, settings, results)
         batches = smp.batches(settings.run.batch_size)
