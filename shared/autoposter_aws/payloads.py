@@ -127,8 +127,8 @@ class SegmentItem:
     @classmethod
     def from_dict(cls, d: dict) -> "SegmentItem":
         seg = _parse("item.segment", Segment.from_dict, _get(d, "segment", dict, "item"))
-        scan = _get(d, "scan", str, "item")             # the planner's choice: every frame, or windows
-        if scan not in ("full", "windows"):
+        scan = _get(d, "scan", str, "item")             # the planner's choice: every frame, or windows (a keys
+        if scan not in ("full", "windows"):             # plan is one segment, which the door reads itself)
             raise PayloadInvalid(f"item.scan: {scan[:20]!r} is not full or windows")
         plan = _parse("item", lambda x: Plan(VideoHeader.from_dict(x["header"]), float(x["rate"]),
                                              float(x["probe_rate"]), (seg,), scan,
