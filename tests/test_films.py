@@ -281,6 +281,8 @@ def test_the_keyframe_interval_is_measured_where_the_film_is_sparsest(tmp_path):
     sparse = videos.keyframes_at(tmp_path, list(range(0, 100, 10)) + list(range(180, 600, 80)), seconds=60, name="s.mp4")
     dense = videos.keyframes_at(tmp_path, range(0, 600, 10), seconds=60, name="d.mp4")
     assert keyframe_interval(VideoSource.local(sparse), 60.0) == pytest.approx(8.0, abs=1e-3)
+    one = videos.keyframes_at(tmp_path, [0], seconds=40, name="one.mp4")          # a single keyframe: as wide as
+    assert keyframe_interval(VideoSource.local(one), 40.0) >= 30                  # what was read beside it
     s = Settings.from_env({"AUTOPOSTER_FRAMES_KEYS_SHARE": "0.01"})
     assert plan_job(VideoSource.local(sparse), s).scan == "full"
     p = plan_job(VideoSource.local(dense), s)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activearea
-from .frames import FrameSettings, Plan, SegmentResult, frame_size, frames_planned  # noqa: F401 (frame_size re-exported)
+from .frames import FrameSettings, Plan, SegmentResult, frame_size, frames_planned
 from .geometry import Box
 from .errors import VideoError
 

@@ -292,36 +292,37 @@ def keyframe_interval(source: VideoSource, duration: float, seconds: float = 15.
     """The time between keyframes where the film's keyframes are sparsest: the largest median gap of
     ``points`` stretches of ``seconds`` spread over the film (start, quarter, half, three quarters), read
     as packets, not decoded (the container's keyframe flags; a few hundredths of a second each; a stretch
-    with one keyframe counts what it read after it). None when it cannot be known, or when a keyframes-only capture decodes every frame anyway (FFmpeg's VP9
-    reader here): a keys read would gain nothing."""
-    fps = 25.0
+    with one keyframe or none counts the packets read beside it). None when it cannot be known, or when a
+    keyframes-only capture decodes every frame anyway (FFmpeg's VP9 reader here): a keys read would
+    gain nothing."""
     widest, first_gap = 0.0, None
     with Capture(source) as cap:
-        fps = cap.get(cv2.CAP_PROP_FPS) or fps
         if not cap.cap.set(cv2.CAP_PROP_FORMAT, -1):           # raw packets: no decoding
             return None
-        budget = int(fps * (seconds + 20)) + 100                # packets a stretch may read (a GOP past its end)
+        budget = int((cap.get(cv2.CAP_PROP_FPS) or 25.0) * (seconds + 20)) + 100   # packets a stretch may read
         for k in range(points):
             start = duration * k / points
             if k and start >= duration - 1e-6:
                 break
-            if start > 0:
-                cap.cap.set(cv2.CAP_PROP_POS_MSEC, start * 1000.0)
-            keys, first, n = [], None, 0
-            while n < budget and cap.cap.grab():
+            cap.seek(start)
+            keys, first, last, n = [], None, None, 0
+            while n < budget and (t := cap.grab()) is not None:
                 n += 1
-                t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                first = t if first is None else first
+                first, last = (t if first is None else first), t
                 if cap.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
                     keys.append(round(t, 6))
                     if t > start + seconds and len(keys) > 2:
                         break
             keys = sorted(set(keys))
             gaps = [b - a for a, b in zip(keys, keys[1:])]
-            read = (t - first) if first is not None and n else 0.0
-            if not gaps and read <= 0:
+            if first is None:
                 continue
-            gap = statistics.median(gaps) if gaps else read       # one keyframe: at least the stretch read
+            if gaps:
+                gap = statistics.median(gaps)
+            else:                                   # one keyframe or none: at least what was read beside it
+                gap = max(keys[0] - first, last - keys[0]) if keys else last - first
+            if gap <= 0:
+                continue
             first_gap = gap if first_gap is None else first_gap
             widest = max(widest, gap)
     if widest <= 0 or not math.isfinite(widest):
