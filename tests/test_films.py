@@ -87,6 +87,14 @@ def test_a_phone_video_is_upright(tmp_path, rotate):
                   Settings.from_env({}))
     story = m["posters"][0]
     assert story["crop"] == [0, 0, 360, 640]                 # portrait source, 9:16 poster: the whole frame
+    from autoposter import framepack                             # a keyframes-only read is upright too
+    s = Settings.from_env({**SMALL, "AUTOPOSTER_FRAMES_SCAN": "keys"})
+    src = VideoSource.local(path)
+    p = plan(read_header(src), s.frames)
+    pack = framepack.Writer()
+    sample_segment(src, p, p.segments[0], s.frames, s.bars, pack)
+    imgs = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in framepack.unpack(pack.getvalue()).values()]
+    assert p.scan == "keys" and imgs and all(img.shape[:2] == (640, 360) for img in imgs)
 
 
 @pytest.mark.parametrize("reference_only", ["false", "true"])
