@@ -75,13 +75,6 @@ def aws_concurrency() -> int:
     return int(stack.parameters(ROOT / "template.yaml")["MapConcurrency"])
 
 
-def door_timeout() -> int:
-    """ExtractFramesFunction's Timeout (template.yaml): a film read keyframes only is read there."""
-    from cfnlint.decode import decode
-    tpl, _ = decode(str(ROOT / "template.yaml"))
-    return int(tpl["Resources"]["ExtractFramesFunction"]["Properties"]["Timeout"])
-
-
 def aws_estimate(run: dict, timeouts: dict) -> dict:
     """Wall-clock on AWS from this run's measured parts: the door, then waves of segments (the Map's
     concurrency), Sample, waves of batches, Publish, plus each state's start-up on the critical path."""
@@ -97,7 +90,7 @@ def aws_estimate(run: dict, timeouts: dict) -> dict:
              "states": OVERHEAD_S * (6 + waves_s + waves_b)}
     door = d.get("extract_frames", [])
     slowest, timeout = ((max(segs), timeouts["ExtractSegmentFunction"]) if segs else   # no Extract map: the door
-                        (max(door) if door else None, door_timeout()))                  # read the film (keys scan)
+                        (max(door) if door else None, timeouts["ExtractFramesFunction"]))   # read it (keys scan)
     return {"parts_s": {k: round(v, 1) for k, v in parts.items()}, "total_s": round(sum(parts.values()), 1),
             "slowest_segment_s": None if slowest is None else round(slowest, 1),
             "segment_timeout_s": timeout, "extraction_in": "segments" if segs else "door",
@@ -144,7 +137,7 @@ def film(name: str, templates: str) -> dict:
             "segments": run["segments"], "extraction_cpu_s_per_video_minute": round(extraction_cpu / minutes, 2),
             "segment_cpu_s": {"median": round(statistics.median(seg_cpu), 1) if seg_cpu else None,
                               "max": round(max(seg_cpu), 1) if seg_cpu else None},
-            "aws_estimate": aws_estimate(run, build.function_timeouts()),
+            "aws_estimate": aws_estimate(run, build.function_timeouts([*build.FUNCTIONS, "ExtractFramesFunction"])),
             "local_cloud_wall_s": round(run["wall_s"], 1), "cli_wall_s": round(cli_wall, 1),
             "cost_per_video_minute_usd": u["cost_per_video_minute_usd"],
             "cost_parts_per_video_minute_usd": u["cost_per_video_minute_parts_usd"],

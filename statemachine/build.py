@@ -51,13 +51,14 @@ FUNCTIONS = {"ExtractSegmentFunction": 1, "SampleFunction": 2, "AnalyseFunction"
              "PublishFunction": 2, "JobFailedFunction": 2}
 
 
-def function_timeouts() -> dict[str, int]:
-    """Each function's ``Timeout`` from template.yaml (Globals apply when it sets none)."""
+def function_timeouts(names=FUNCTIONS) -> dict[str, int]:
+    """Each function's ``Timeout`` from template.yaml (Globals apply when it sets none); by default the
+    functions the state machine calls."""
     from cfnlint.decode import decode
 
     tpl, _ = decode(str(TEMPLATE))
     default = int(tpl["Globals"]["Function"].get("Timeout", 3))
-    return {name: int(tpl["Resources"][name]["Properties"].get("Timeout", default)) for name in FUNCTIONS}
+    return {name: int(tpl["Resources"][name]["Properties"].get("Timeout", default)) for name in names}
 
 
 def retry(attempts: int) -> list:
