@@ -311,3 +311,15 @@ def test_the_seam_can_pull_a_faceless_window_to_the_centre():
         mass[i] = 1.0 / 12
     left = {"x": mass, "x_peak": [1.0 if 4 <= i < 16 else 0.0 for i in range(n)]}
     assert seam_start(left, "x", 1920, 608, 0.25, prefer=900, centre=0.1) < 200
+
+
+def test_a_back_view_is_kept_whole_but_does_not_lead_the_window():
+    """A man facing us at the left, a larger one seen from behind at the right (found on the learned map,
+    ``Person.lead`` False): the story centres on the face we see; with both leading, the larger head won."""
+    front, back = Box(60, 80, 45, 55), Box(500, 20, 100, 100)
+    heads = [back, front]
+    led = plan_crop(640, 480, SCENARIOS["story"], [], None, heads=heads, leads=[False, True])
+    assert inside_share(front, led.window) == 1.0 and inside_share(back, led.window) == 0.0
+    both = plan_crop(640, 480, SCENARIOS["story"], [], None, heads=heads, leads=[True, True])
+    assert inside_share(back, both.window) == 1.0
+    assert plan_crop(640, 480, SCENARIOS["story"], [], None, heads=heads).window == both.window

@@ -131,6 +131,19 @@ def test_a_title_narrows_beside_a_small_subject_when_nobody_is_in_the_frame():
     assert free_place(gray, region, (960, 216), [], None, "title").box.w == 960
 
 
+def test_a_title_keeps_off_the_top_of_a_large_faceless_subject():
+    """Nobody in the frame and a subject too large to step around (a graffiti figure, a robot, a cartoon
+    animal): its top band, where its head is, is kept clear as a person's head is; without that the title
+    went to the region's top, over the head, since every spot covers as much of the subject."""
+    from autoposter.layout import covers, free_place, subject_top
+    gray = np.full((1080, 1920), 128, np.uint8)
+    region = Box(58, 173, 1805, 864)
+    figure = Box(300, 150, 1000, 930)                          # to the poster's foot
+    pl = free_place(gray, region, (960, 216), [], figure, "title")
+    assert covers(pl.box, [subject_top(figure)], [])[0] == 0.0
+    assert (pl.box.w, pl.box.h) == (960, 216)                  # room below the head: the template's size
+
+
 def test_a_title_keeps_clear_of_the_hair_past_a_detected_head():
     """A detector's head box ends at the hairline or the ear: a title keeps ``HEAD_ROOM`` of the head's
     size clear around it, so big hair, ears or a drawn character's head are not under it."""

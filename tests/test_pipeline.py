@@ -169,3 +169,47 @@ def test_a_cartoon_face_keeps_its_body_when_the_maps_disagree(detector):
                                 ["portrait"], s)
         assert (out[0][1].salient_source == "u2netp") is kept
         assert (inside_share(lead, out[0][2][0].crop) >= 0.9) is kept
+
+
+def test_a_back_view_the_detector_missed_is_found_where_the_learned_map_points(detector):
+    """OpenCV's basketball1 (bench/labels): the detector finds the man facing us, not the one seen from
+    behind at the right edge, whom U²-Netp's region holds. On the shortlist the landmark model, run on
+    that region's square, finds him (``PersonDetector.in_region``): his head box (grown, for a back view's
+    face points are guessed) holds the hand-drawn one, and the landscape keeps the logo and the search box
+    off it. He is no lead: the story still centres on the face we see."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import cv2
+    from autoposter.analysis import Detectors, analyze_frame, score_crops
+    from autoposter.cropping import inside_share
+    from autoposter.geometry import Box
+    from autoposter.people import PersonDetector
+    from autoposter.pipeline import relearn_shortlist
+    from autoposter.settings import Settings
+
+    from autoposter.templates import load
+
+    tpl = load("streaming")
+    img = cv2.imread(str(Path(__file__).resolve().parents[1] / "bench" / "labels" / "images" / "opencv_basketball1.jpg"))
+    back, front = Box(511, 21, 100, 98), Box(61, 82, 43, 56)            # bench/labels: the two heads
+    ref = SimpleNamespace(id=0, time=0.0)
+    for on in (True, False):
+        s = Settings.from_env({}, **{"people.subject_person": on})
+        det = Detectors(detector, PersonDetector(s.people, threads=1))
+        fr = analyze_frame(img, det, s)
+        assert len(fr.people) == 1 and inside_share(front, fr.people[0].head) > 0.9
+        out = relearn_shortlist([(ref, fr, score_crops(img, fr, ["story", "landscape"], s, [tpl]))], {0: img}, [tpl],
+                                ["story", "landscape"], s, det.people)
+        fr = out[0][1]
+        assert len(fr.people) == (2 if on else 1)
+        if on:
+            found = fr.people[1]
+            assert not found.lead and inside_share(back, found.head) > 0.95 and found.head.area < 3 * back.area
+            assert "lead" not in fr.people[0].to_dict() and fr.people[1].to_dict()["lead"] is False
+        crops = {c.scenario: c.crop for c in out[0][2]}
+        assert inside_share(front, crops["story"]) >= 0.95
+        win = crops["landscape"]                                          # the logo and the search box
+        under = max(inside_share(back, Box(win.x + fx * win.w, win.y + fy * win.h, fw * win.w, fh * win.h))
+                    for fx, fy, fw, fh in tpl.fixed_fractions("landscape"))
+        assert inside_share(back, win) >= 0.95 and (under < 0.05) is on

@@ -120,8 +120,16 @@ class FrameResult:
         A person holds one face: a second face inside a large head box is someone else's. A head without
         a face lying mostly (``HEAD_INSIDE``) within a head with one is the same head placed twice
         (landmarks that mix two people) and is dropped."""
+        return [h for h, _ in self._heads(margin, share)]
+
+    def head_leads(self, margin: float, share: float = 0.5) -> list[bool]:
+        """For each of ``heads``: may it lead the window (M5, M6)? Not a back view found on the learned
+        map's region (``people.Person.lead``)."""
+        return [lead for _, lead in self._heads(margin, share)]
+
+    def _heads(self, margin: float, share: float) -> list[tuple[Box, bool]]:
         faces = self.face_boxes(margin)
-        heads, faced, used = [], [], set()
+        heads, faced, used, leads = [], [], set(), []
         for p in self.people:
             head, best, most = p.head, None, 0.0
             for i, f in enumerate(faces):               # a person has one face: the one most inside its head
@@ -133,10 +141,12 @@ class FrameResult:
                 head = head.union(faces[best])
             heads.append(head.clip(self.width, self.height) or head)
             faced.append(best is not None)
+            leads.append(p.lead or best is not None)
         heads += [Box(f.x, f.y - FACE_HAIR * f.h, f.w, f.h * (1 + FACE_HAIR)).clip(self.width, self.height) or f
                   for i, f in enumerate(faces) if i not in used]
         faced += [True] * (len(heads) - len(faced))
-        return [h for i, h in enumerate(heads)
+        leads += [True] * (len(heads) - len(leads))
+        return [(h, leads[i]) for i, h in enumerate(heads)
                 if faced[i] or not any(faced[j] and j != i and inside_share(h, heads[j]) >= HEAD_INSIDE
                                        for j in range(len(heads)))]
 
@@ -305,6 +315,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     local = [b.shift(-area.x, -area.y) for b in boxes]
     heads_all_local = [b.shift(-area.x, -area.y) for b in heads]
     heads_local = heads_all_local if fr.people else None
+    leads = fr.head_leads(settings.crop.face_margin) if fr.people else None
     bodies_local = [b.shift(-area.x, -area.y) for b in bodies]
     sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
     faces_local = [b.shift(-area.x, -area.y) for b in fr.face_boxes(settings.crop.face_margin)]
@@ -317,7 +328,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         avoid = tpl.fixed_fractions(name) if tpl is not None else ()
         plan = plan_crop(int(area.w), int(area.h), sc, local, sal_local, settings.crop, avoid, heads_local,
                          bodies_local, None if focus is None else (focus[0] - area.x, focus[1] - area.y),
-                         fr.salient_profile)
+                         fr.salient_profile, leads)
         plans = [plan]
         if focus is None:                                      # Q1/Q2/Q7: a larger window where the crop fails
             plans.insert(0, refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop,

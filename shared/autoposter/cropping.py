@@ -217,7 +217,8 @@ def _cover(window: Box, avoid, faces, kept) -> float:
 
 def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], salient: Box | None,
               s: CropSettings | None = None, avoid=(), heads: list[Box] | None = None,
-              bodies: list[Box] | None = None, center: tuple | None = None, profile: dict | None = None) -> CropPlan:
+              bodies: list[Box] | None = None, center: tuple | None = None, profile: dict | None = None,
+              leads: list[bool] | None = None) -> CropPlan:
     """M4–M6's window, then the position along its free axis that cuts no head (Q1), keeps every
     person that fits, and keeps fixed layers (``avoid``: boxes in poster fractions) off kept heads
     (Q2). M6's group stays whole whenever it fits; the M5 position wins every tie.
@@ -229,13 +230,18 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     whole when it fits (Q7). ``center`` (an editor's focus point, S14) replaces M5's centre and the
     window stays there: no search, but what it cuts and covers is still reported. With no head and
     the saliency map's ``profile`` (``saliency.profile``), the window goes where it holds the most of
-    the map and its edges cross the least of it (``seam_start``): between objects, not through one."""
+    the map and its edges cross the least of it (``seam_start``): between objects, not through one.
+    ``leads`` (one flag a head) says which heads may lead M5 and M6 when any does: a back view found
+    on the learned map is kept whole and clear of layers, but a face seen is the poster's centre."""
     s = s or CropSettings()
     if heads is None:
         heads = [person_face(f, s.face_margin, width, height) for f in faces]
         centre_boxes = faces
     else:
         centre_boxes = heads
+    led = heads is not None and leads is not None and any(leads) and not all(leads)
+    if led:
+        centre_boxes = [b for b, lead in zip(heads, leads) if lead]
     if centre_boxes:        # M6 groups people: a face under person_share of the largest (a diner behind
         big = max(b.area for b in centre_boxes)        # the lead) neither joins the group nor moves the window
         centre_boxes = [b for b in centre_boxes if b.area >= s.person_share * big]
@@ -279,7 +285,7 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     roomy = shares_of(clear_heads(faces, s, width, height))
     near = ((roomy > s.outside) & (roomy < s.whole)).sum(0)    # edges within the clearance of a head
     kept = shares >= s.whole
-    largest = max(f.area for f in faces)
+    largest = max(f.area for f, lead in zip(faces, leads) if lead) if led else max(f.area for f in faces)
     people = np.array([f.area >= s.person_share * largest for f in faces])
     cover = np.zeros_like(starts)
     for fx, fy, fw, fh in avoid:

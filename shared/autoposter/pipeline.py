@@ -173,7 +173,8 @@ def analyse_batch(b: int, refs: list[FrameRef], store: stores.Store, templates: 
 def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: Settings, people=None) -> list:
     """Q7: the batch's best-scoring frames (``saliency.shortlist``) are judged again, where it changes a
     decision. With ``people`` (a ``PersonDetector``), people too small for the whole-frame pass are looked
-    for on tiles (``people.tiles``) and join the frame's. With the learned map (U²-Netp): when nobody is
+    for on tiles (``people.tiles``) and join the frame's, and so does one the learned map's region shows
+    that the detector missed (``PersonDetector.in_region``: a back view). With the learned map (U²-Netp): when nobody is
     in the frame, or when it disagrees with the classical map (IoU below ``disagree_iou``), its region
     becomes the second region. A frame that changed has its crops scored again. A few frames a batch,
     not every frame: the learned map costs ~0.2 s a frame, the tiles ~0.1 s."""
@@ -201,6 +202,11 @@ def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: 
                 fr.people = fr.people + [p.shift(a.x, a.y) for p in small]
                 changed = True
         lm = learned_map(pic, s) if s.model != "u2netp" else None
+        if lm is not None and lm.region is not None and people is not None:
+            missed = people.in_region(pic, lm.region, [p.shift(-a.x, -a.y) for p in fr.people])
+            if missed is not None:                 # a back view where the learned map sees the subject
+                fr.people = fr.people + [missed.shift(a.x, a.y)]
+                changed = True
         if lm is not None and lm.region is not None:
             learned = lm.region.shift(a.x, a.y)
             nobody = not fr.faces and not fr.people
