@@ -75,7 +75,8 @@ def scoring_digest(settings: Settings, templates: list[Template], scenarios: lis
 def plan_job(source: VideoSource, settings: Settings, max_seconds: float | None = None, pinned=()) -> Plan:
     """The header, then the plan; ``pinned`` times (an editor's) are always sampled."""
     header = read_header(source, settings.frames.min_side, max_seconds)
-    ki = keyframe_interval(source, header.duration) if not pinned and may_read_keys(header, settings.frames) else None
+    ki = keyframe_interval(source, header.duration, useful=settings.frames.key_interval_max) \
+        if not pinned and may_read_keys(header, settings.frames) else None
     return plan(header, settings.frames, settings.run.segment_seconds or None, pinned, ki)
 
 

@@ -288,13 +288,15 @@ def read_header(source: VideoSource, min_side: int = 64, max_seconds: float | No
     return VideoHeader(source.name, w, h, fps, n, duration, source.size_bytes, rotation)
 
 
-def keyframe_interval(source: VideoSource, duration: float, seconds: float = 15.0, points: int = 4) -> float | None:
+def keyframe_interval(source: VideoSource, duration: float, seconds: float = 15.0, points: int = 4,
+                      useful: float = math.inf) -> float | None:
     """The time between keyframes where the film's keyframes are sparsest: the largest median gap of
     ``points`` stretches of ``seconds`` spread over the film (start, quarter, half, three quarters), read
     as packets, not decoded (the container's keyframe flags; a few hundredths of a second each; a stretch
     with one keyframe or none counts the packets read beside it). None when it cannot be known, or when a
     keyframes-only capture decodes every frame anyway (FFmpeg's VP9 reader here): a keys read would
-    gain nothing."""
+    gain nothing. That check (a second open, four keyframes decoded) is skipped when the interval is
+    already above ``useful``, the most a keys read may have."""
     widest, first_gap = 0.0, None
     with Capture(source) as cap:
         if not cap.cap.set(cv2.CAP_PROP_FORMAT, -1):           # raw packets: no decoding
@@ -327,6 +329,8 @@ def keyframe_interval(source: VideoSource, duration: float, seconds: float = 15.
             widest = max(widest, gap)
     if widest <= 0 or not math.isfinite(widest):
         return None
+    if widest > useful:
+        return float(widest)
     times = []
     with Capture(source, keyframes_only=True) as cap:          # does the discard hold at the start? (decoded
         while len(times) < 4 and (t := cap.grab()) is not None:   # frames as far apart as the flagged keyframes)
