@@ -203,6 +203,7 @@ def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: 
                 fr.people = fr.people + [p.shift(a.x, a.y) for p in small]
                 changed = True
         lm = learned_map(pic, s) if s.model != "u2netp" else None
+        nobody = not fr.faces and not fr.people
         if lm is not None and lm.region is not None and people is not None:
             missed = people.in_region(pic, lm.region, [p.shift(-a.x, -a.y) for p in fr.people])
             if missed is not None:                 # a back view where the learned map sees the subject
@@ -210,7 +211,6 @@ def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: 
                 changed = True
         if lm is not None and lm.region is not None:
             learned = lm.region.shift(a.x, a.y)
-            nobody = not fr.faces and not fr.people
             if nobody or fr.salient is None or _iou(fr.salient, learned) < s.disagree_iou:
                 fr.salient, fr.salient_source, fr.salient_profile = learned, "u2netp", profile(lm.map)
                 changed = True
