@@ -266,3 +266,16 @@ def test_with_people_a_fit_is_kept_at_the_gate_not_traded_for_its_crop():
     assert suit.mode == "crop" and suit.rejected is None                 # the crop alone passes the gate
     held = score_crops(tall, close, ["landscape"], Settings(), [tpl])[0]
     assert held.mode == "fit" and held.rejected                          # the fit is kept, marked, not traded
+
+
+def test_a_back_view_sets_no_size_for_who_counts_as_a_person_in_a_fit():
+    """The story centred on the face we see (``plan_crop`` with ``leads``): refit must not judge that face
+    too small to be a person beside the larger back view (no lead) and move the window onto the back."""
+    front, back = Box(60, 80, 58, 73), Box(470, 0, 145, 180)
+    heads, leads = [back, front], [False, True]
+    plan = plan_crop(640, 480, SCENARIOS["story"], [], None, heads=heads, leads=leads)
+    assert inside_share(front, plan.window) == 1.0
+    kept = refit(plan, 640, 480, heads, [], CropSettings(), clear=True, leads=leads)
+    assert inside_share(front, kept.window) >= 0.95
+    moved = refit(plan, 640, 480, heads, [], CropSettings(), clear=True)            # every head leading
+    assert inside_share(front, moved.window) < 0.95

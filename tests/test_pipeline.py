@@ -194,8 +194,8 @@ def test_a_back_view_the_detector_missed_is_found_where_the_learned_map_points(d
     img = cv2.imread(str(Path(__file__).resolve().parents[1] / "bench" / "labels" / "images" / "opencv_basketball1.jpg"))
     back, front = Box(511, 21, 100, 98), Box(61, 82, 43, 56)            # bench/labels: the two heads
     ref = SimpleNamespace(id=0, time=0.0)
-    for on in (True, False):
-        s = Settings.from_env({}, **{"people.subject_person": on})
+    for on, model in ((True, "classical"), (False, "classical"), (True, "u2netp")):   # u2netp: the frame's own map
+        s = Settings.from_env({}, **{"people.subject_person": on, "saliency.model": model})
         det = Detectors(detector, PersonDetector(s.people, threads=1))
         fr = analyze_frame(img, det, s)
         assert len(fr.people) == 1 and inside_share(front, fr.people[0].head) > 0.9
@@ -207,6 +207,7 @@ def test_a_back_view_the_detector_missed_is_found_where_the_learned_map_points(d
             found = fr.people[1]
             assert not found.lead and inside_share(back, found.head) > 0.95 and found.head.area < 3 * back.area
             assert "lead" not in fr.people[0].to_dict() and fr.people[1].to_dict()["lead"] is False
+            assert type(found).from_dict(found.to_dict()).lead is False            # a stored analysis keeps it
         crops = {c.scenario: c.crop for c in out[0][2]}
         assert inside_share(front, crops["story"]) >= 0.95
         win = crops["landscape"]                                          # the logo and the search box

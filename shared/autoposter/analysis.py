@@ -334,7 +334,7 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
             plans.insert(0, refit(plan, int(area.w), int(area.h), heads_all_local, bodies_local, settings.crop,
                                   avoid, tpl.free_fractions(name) if tpl is not None else (),
                                   tpl.fit if tpl is not None else "auto", sal_local, clear=True,
-                                  faces=faces_local))
+                                  faces=faces_local, leads=leads))
         crop = plans[-1]
         if plans[0] == crop or heads_all_local or (tpl is not None and tpl.fit != "auto"):
             plans = plans[:1]           # only a subject fit (nobody in the frame) may fall back to its crop:

@@ -239,9 +239,9 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
         centre_boxes = faces
     else:
         centre_boxes = heads
-    led = heads is not None and leads is not None and any(leads) and not all(leads)
+    led = leads is not None and any(leads) and not all(leads)
     if led:
-        centre_boxes = [b for b, lead in zip(heads, leads) if lead]
+        centre_boxes = [b for b, lead in zip(heads, leads, strict=True) if lead]
     if centre_boxes:        # M6 groups people: a face under person_share of the largest (a diner behind
         big = max(b.area for b in centre_boxes)        # the lead) neither joins the group nor moves the window
         centre_boxes = [b for b in centre_boxes if b.area >= s.person_share * big]

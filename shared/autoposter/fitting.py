@@ -286,8 +286,9 @@ def subject_fit(base: Box, width: int, height: int, subject: Box, s) -> Box | No
 
 
 def _fit_heads(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid, free,
-               salient: Box | None, clear: bool) -> Box | None:
-    largest = max((h.area for h in heads), default=0.0)
+               salient: Box | None, clear: bool, leads=None) -> Box | None:
+    led = [h for h, lead in zip(heads, leads, strict=True) if lead] if leads is not None and any(leads) else heads
+    largest = max((h.area for h in led), default=0.0)             # a back view (no lead) sets no size
     people = [i for i, h in enumerate(heads) if h.area >= s.person_share * largest]
     must = [i for i in people if inside_share(heads[i], plan.window) >= HEAD_WHOLE]
     roomy = clear_heads(heads, s, width, height) if clear else heads
@@ -298,7 +299,8 @@ def _fit_heads(plan, width: int, height: int, heads: list[Box], bodies: list[Box
 
 
 def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s, avoid=(), free=(),
-          mode: str = "auto", salient: Box | None = None, clear: bool = False, faces: list[Box] = ()):
+          mode: str = "auto", salient: Box | None = None, clear: bool = False, faces: list[Box] = (),
+          leads=None):
     """``plan`` (a ``cropping.CropPlan``) as the template's ``fit`` setting wants it: unchanged
     (``never``, or a crop that passes every check), a fit window that does better, or the whole
     picture (``contain``). Coordinates are the picture's (``width × height``).
@@ -318,7 +320,7 @@ def refit(plan, width: int, height: int, heads: list[Box], bodies: list[Box], s,
         if win is None:
             return plan
     else:
-        found = _fit_heads(plan, width, height, heads, bodies, s, avoid, free, salient, clear)
+        found = _fit_heads(plan, width, height, heads, bodies, s, avoid, free, salient, clear, leads)
         if faces and not any(inside_share(h, found or plan.window) >= HEAD_WHOLE for h in heads):
             fallback = _fit_heads(plan, width, height, list(faces), bodies, s, avoid, free, salient, clear)
             if fallback is not None and any(inside_share(f, fallback) >= HEAD_WHOLE for f in faces):

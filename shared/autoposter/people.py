@@ -644,8 +644,10 @@ class PersonDetector:
         pts[:, :2] = roi.to_frame(pts[:, :2])
         head = head_from_landmarks(pts, s)
         body = body_from_landmarks(pts, head, s, w, h).clip(w, h)
+        if body is None or inside_share(head, region) < 0.5:
+            return None
         head = clear_head(head, s.subject_head_room, w, h)   # a head seen from behind: its face points are guessed
-        if body is None or head is None or head.w < 2 or head.h < 2 or inside_share(head, region) < 0.5:
+        if head.w < 2 or head.h < 2:
             return None
         if any(_box_iou(head, q.head) > s.duplicate_iou or inside_share(head, q.head) >= 0.5
                or inside_share(q.head, head) >= 0.5 for q in known):

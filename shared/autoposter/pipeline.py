@@ -204,8 +204,10 @@ def relearn_shortlist(work: list, images: dict, templates, scenarios, settings: 
                 changed = True
         lm = learned_map(pic, s) if s.model != "u2netp" else None
         nobody = not fr.faces and not fr.people
-        if lm is not None and lm.region is not None and people is not None:
-            missed = people.in_region(pic, lm.region, [p.shift(-a.x, -a.y) for p in fr.people])
+        region = lm.region if lm is not None else (          # with U²-Netp as the map, the frame's own region
+            fr.salient.shift(-a.x, -a.y) if s.model == "u2netp" and fr.salient is not None else None)
+        if region is not None and people is not None:
+            missed = people.in_region(pic, region, [p.shift(-a.x, -a.y) for p in fr.people])
             if missed is not None:                 # a back view where the learned map sees the subject
                 fr.people = fr.people + [missed.shift(a.x, a.y)]
                 changed = True

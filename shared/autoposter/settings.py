@@ -128,6 +128,7 @@ RANGES = {
     "people.head_half_width": (0, 10), "people.upper_body_head_along": (0, 2), "people.upper_body_head_height": (0, 5),
     "people.upper_body_head_width": (0, 5), "people.duplicate_iou": (0, 1),
     "people.tiles": (0, 6), "people.tile_overlap": (1, 3), "people.tile_min_score": (0, 1), "people.fine_tiles": (0, 8), "people.fine_min_score": (0, 1),
+    "people.subject_explained": (0, 1), "people.subject_upright": (-5, 5), "people.subject_head_room": (0, 1),
     "score.missing_expression": (0, 1), "score.overlay_min": (0, 1), "score.overlay_full": (0, 1),
     "score.overlay_penalty": (0, 1),
     "saliency.shortlist": (0, 200), "saliency.disagree_iou": (0, 1),
