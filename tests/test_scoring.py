@@ -171,3 +171,27 @@ def test_a_window_on_an_odd_frames_last_column_has_colour():
     for x, y, w, h in ((1920, 0, 1, 1081), (0, 1080, 1921, 1), (1919, 1079, 2, 2)):
         c = views.colour(x, y, w, h, scoring.AESTHETICS_SIDE)
         assert c.size > 0 and int(c.mean()) == 90
+
+
+def test_a_head_the_picture_itself_slices_ranks_its_frame_lower():
+    """A close-up under a letterbox: the face's landmarks put the crown 42 px above the active picture
+    (eyes at 130, mouth at 170: the head runs 1.8 eye-to-mouth distances above the eyes), about 30 % of
+    the head. No window can mend that, so every poster of the frame ranks lower; the same face lower in
+    the picture costs nothing."""
+    from autoposter.analysis import FrameResult, score_crops
+    from autoposter.faces import Face
+    from autoposter.geometry import Box
+    from autoposter.settings import Settings
+    img = np.full((600, 800, 3), 120, np.uint8)
+    cv2.circle(img, (400, 250), 60, (90, 120, 200), -1)
+    def frame(dy):
+        marks = ((380, 130 + dy), (420, 130 + dy), (400, 150 + dy), (385, 170 + dy), (415, 170 + dy))
+        face = Face(Box(360, 100 + dy, 80, 90), 0.99, marks)
+        return FrameResult(0.0, 0, 800, 600, [face], None, quality=0.8, active=Box(0, 100, 800, 400))
+    cut, whole = frame(0), frame(150)
+    assert cut.head_out(0.25) == pytest.approx(42 / (3.55 * 40), abs=1e-6) and whole.head_out(0.25) == 0.0
+    s = Settings.from_env({})
+    off = Settings.from_env({}, **{"score.source_cut_penalty": 0.0})
+    on_c, off_c = score_crops(img, cut, ["feed"], s)[0], score_crops(img, cut, ["feed"], off)[0]
+    assert on_c.scores["total"] == pytest.approx(off_c.scores["total"] * (1 - 0.2 * cut.head_out(0.25)), abs=2e-4)
+    assert score_crops(img, whole, ["feed"], s)[0].scores["total"] == score_crops(img, whole, ["feed"], off)[0].scores["total"]

@@ -46,6 +46,10 @@ class ScoreSettings:
     cut_penalty: float = 0.6          # Q1: a crop that slices a face (no clean window existed) ranks lower
     cover_penalty: float = 0.8        # Q2: a fixed layer left on a kept face (no window avoided it)
     fit_penalty: float = 1.0          # Q7: a fit poster's total × (1 − this × its backdrop share): less picture
+    source_cut_penalty: float = 0.2   # Q1: every poster of a frame whose picture itself slices a lead's head (a close-up
+                                      # under a letterbox) × (1 − this × the share of the head above the picture);
+                                      # blind judges 16-10 for 0.2 against 0 (ab-source-cut-2026-12-08); 0.5 gave a
+                                      # letterboxed episode's ranks 2-3 to a coffee cup
     text_cover: float = 0.04          # Q3: a faceless frame with this share under text lines is a text card...
     text_penalty: float = 0.5         # ...and its total is multiplied by this
     missing_expression: float = 0.5   # M12: the expression term of a poster with no face kept (a person seen from

@@ -108,7 +108,7 @@ RANGES = {
     "score.w_sharpness": (0, 100), "score.w_aesthetics": (0, 100), "score.w_expression": (0, 100),
     "score.total_min": (0, 1), "score.top_k": (1, 50), "score.dup_bits": (0, 64), "score.feedback_weight": (0, 1),
     "score.measure_weights": (0, 1), "score.expression_model_weight": (0, 1), "score.quality_weight": (0, 1), "score.moment_gap": (0, 3600), "score.max_upscale": (1, 100), "score.upscale_penalty": (0, 1),
-    "score.cut_penalty": (0, 1), "score.cover_penalty": (0, 1), "score.fit_penalty": (0, 1), "score.text_cover": (0, 1), "score.text_penalty": (0, 1),
+    "score.cut_penalty": (0, 1), "score.cover_penalty": (0, 1), "score.fit_penalty": (0, 1), "score.source_cut_penalty": (0, 1), "score.text_cover": (0, 1), "score.text_penalty": (0, 1),
     "crop.whole": (0.5, 1), "crop.outside": (0, 0.5), "crop.person_share": (0, 1), "crop.layer_cover": (0, 1), "crop.face_margin": (0, 1),
     "crop.fit_max_scale": (1, 4), "crop.seam_weight": (0, 10), "crop.seam_centre": (0, 1), "crop.head_clearance": (0, 1), "crop.head_clearance_min": (0, 0.2), "crop.fit_max_backdrop": (0, 0.9), "crop.fit_subject_backdrop": (0, 0.9),
     "frames.partial_share": (0, 1), "frames.oversample": (1, 10), "frames.worker_seconds": (1, 800),
