@@ -199,6 +199,7 @@ def test_a_back_view_the_detector_missed_is_found_where_the_learned_map_points(d
         det = Detectors(detector, PersonDetector(s.people, threads=1))
         fr = analyze_frame(img, det, s)
         assert len(fr.people) == 1 and inside_share(front, fr.people[0].head) > 0.9
+        assert fr.salient_source == model                                  # the map that drew the region
         out = relearn_shortlist([(ref, fr, score_crops(img, fr, ["story", "landscape"], s, [tpl]))], {0: img}, [tpl],
                                 ["story", "landscape"], s, det.people)
         fr = out[0][1]

@@ -306,7 +306,7 @@ def analyze_frame(image: np.ndarray, detector, settings: Settings,
     salient = sal.region.shift(x0, y0) if sal.region else None
     return FrameResult(time, index, w, h, faces, salient, after_cut, shot, text_cover(pic), quality(pic),
                        area if (area.w, area.h) != (w, h) else None, face_expressions(image, faces, settings),
-                       people, "classical", overlay_cover(pic),
+                       people, sal.source, overlay_cover(pic),
                        profile(sal.map))
 
 

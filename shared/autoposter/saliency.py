@@ -61,6 +61,7 @@ class SaliencyResult:
     map: np.ndarray               # float32 HxW in [0, 1], at map_width
     scale: float                  # frame pixels per map pixel
     region: Box | None            # second region, frame pixels
+    source: str = "classical"     # the model that drew it: "classical" or "u2netp"
 
     def full(self, width: int, height: int) -> np.ndarray:
         return cv2.resize(self.map, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -102,12 +103,8 @@ def _normalise(a: np.ndarray) -> np.ndarray:
 def saliency_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> SaliencyResult:
     """M3: the chosen model's map (``s.model``) and its second region; the classical map always works."""
     s = s or SaliencySettings()
-    if s.model == "u2netp" and min(frame_bgr.shape[:2]) >= 16:
-        h, w = frame_bgr.shape[:2]
-        mw = max(8, min(s.map_width, w))
-        small = cv2.resize(u2netp_map(frame_bgr), (mw, max(8, round(h * mw / w))), interpolation=cv2.INTER_AREA)
-        return SaliencyResult(small, w / float(mw), salient_region(small, w / float(mw), s))
-    return classical_map(frame_bgr, s)
+    learned = learned_map(frame_bgr, s) if s.model == "u2netp" else None
+    return learned if learned is not None else classical_map(frame_bgr, s)
 
 
 def learned_region(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> Box | None:
@@ -124,7 +121,7 @@ def learned_map(frame_bgr: np.ndarray, s: SaliencySettings | None = None) -> "Sa
         return None
     mw = max(8, min(s.map_width, w))
     small = cv2.resize(u2netp_map(frame_bgr), (mw, max(8, round(h * mw / w))), interpolation=cv2.INTER_AREA)
-    return SaliencyResult(small, w / float(mw), salient_region(small, w / float(mw), s))
+    return SaliencyResult(small, w / float(mw), salient_region(small, w / float(mw), s), "u2netp")
 
 
 PROFILE_BINS = 64
