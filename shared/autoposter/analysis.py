@@ -122,14 +122,11 @@ class FrameResult:
         A person holds one face: a second face inside a large head box is someone else's. A head without
         a face lying mostly (``HEAD_INSIDE``) within a head with one is the same head placed twice
         (landmarks that mix two people) and is dropped."""
-        return [h for h, _ in self._heads(margin, share)]
+        return [h for h, _ in self.marked_heads(margin, share)]
 
-    def head_leads(self, margin: float, share: float = 0.5) -> list[bool]:
-        """For each of ``heads``: may it lead the window (M5, M6)? Not a back view found on the learned
-        map's region (``people.Person.lead``)."""
-        return [lead for _, lead in self._heads(margin, share)]
-
-    def _heads(self, margin: float, share: float) -> list[tuple[Box, bool]]:
+    def marked_heads(self, margin: float, share: float = 0.5) -> list[tuple[Box, bool]]:
+        """``heads``, each with whether it may lead the window (M5, M6): not a back view found on the
+        learned map's region (``people.Person.lead``)."""
         faces = self.face_boxes(margin)
         heads, faced, used, leads = [], [], set(), []
         for p in self.people:
@@ -334,16 +331,18 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
     if len(fr.expressions) != len(fr.faces):              # a FrameResult made by hand: measure M11 now
         fr.expressions = face_expressions(image, fr.faces, settings)
     boxes = [f.box for f in fr.faces]
-    heads = fr.heads(settings.crop.face_margin)          # every head as a person sees it: what crops keep whole
+    marked = fr.marked_heads(settings.crop.face_margin)      # every head as a person sees it: what crops keep whole
+    heads = [h for h, _ in marked]
     bodies = fr.bodies()
     local = [b.shift(-area.x, -area.y) for b in boxes]
     heads_all_local = [b.shift(-area.x, -area.y) for b in heads]
     heads_local = heads_all_local if fr.people else None
-    leads = fr.head_leads(settings.crop.face_margin) if fr.people else None
+    leads = [lead for _, lead in marked] if fr.people else None
     bodies_local = [b.shift(-area.x, -area.y) for b in bodies]
     sal_local = fr.salient.shift(-area.x, -area.y) if fr.salient else None
     faces_local = [b.shift(-area.x, -area.y) for b in fr.face_boxes(settings.crop.face_margin)]
     by_window: dict[tuple, tuple] = {}
+    head_out = fr.head_out(settings.crop.person_share) if settings.score.source_cut_penalty > 0 else 0.0
     views = FrameViews(image)
     pairs = [(t, name) for name in scenarios for t in (templates or [None]) if t is None or name in t.scenarios]
     out = []
@@ -363,9 +362,9 @@ def score_crops(image: np.ndarray, fr: FrameResult, scenarios: list[str], settin
         if plans[0] == crop or heads_all_local or (tpl is not None and tpl.fit != "auto"):
             plans = plans[:1]           # only a subject fit (nobody in the frame) may fall back to its crop:
                                         # with people, judges preferred the fit (bench/results/ab-fit-people-*)
-        cand = _candidate(views, fr, plans[0], area, heads, bodies, sc, name, tpl, settings, by_window)
+        cand = _candidate(views, fr, plans[0], area, heads, bodies, sc, name, tpl, settings, by_window, head_out)
         if cand.rejected is not None and len(plans) > 1:   # its backdrop's penalty must not cost the moment
-            alt = _candidate(views, fr, crop, area, heads, bodies, sc, name, tpl, settings, by_window)
+            alt = _candidate(views, fr, crop, area, heads, bodies, sc, name, tpl, settings, by_window, head_out)
             cand = alt if alt.rejected is None else cand
         out.append(cand)
     return out
@@ -398,9 +397,10 @@ class FrameViews:
 
 
 def _candidate(views: FrameViews, fr: FrameResult, plan, area: Box, heads, bodies, sc: Scenario, name: str, tpl, settings,
-               by_window: dict) -> "Candidate":
+               by_window: dict, head_out: float = 0.0) -> "Candidate":
     """One plan's candidate: the window's scores (shared by equal windows), then the penalties for a cut
-    head, a covered head and a fit's backdrop, and M12's gate on the result."""
+    head, a covered head, a fit's backdrop and a head the picture slices (``head_out``, the frame's), and
+    M12's gate on the result."""
     s = settings.score
     window = plan.window.shift(area.x, area.y)
     group = plan.group.shift(area.x, area.y) if plan.group else None
@@ -417,8 +417,8 @@ def _candidate(views: FrameViews, fr: FrameResult, plan, area: Box, heads, bodie
     backdrop = backdrop_share(window, area) if plan.mode == "fit" else 0.0
     if backdrop > 0:
         penalty *= 1.0 - s.fit_penalty * backdrop
-    if s.source_cut_penalty > 0:
-        penalty *= 1.0 - s.source_cut_penalty * fr.head_out(settings.crop.person_share)
+    if head_out > 0:
+        penalty *= 1.0 - s.source_cut_penalty * head_out
     if penalty < 1.0:
         scores["penalty"] = round(scores.get("penalty", 1.0) * penalty, 4)
         scores["total"] = round(scores["total"] * penalty, 4)
