@@ -323,3 +323,30 @@ def test_a_back_view_is_kept_whole_but_does_not_lead_the_window():
     both = plan_crop(640, 480, SCENARIOS["story"], [], None, heads=heads, leads=[True, True])
     assert inside_share(back, both.window) == 1.0
     assert plan_crop(640, 480, SCENARIOS["story"], [], None, heads=heads).window == both.window
+
+
+def test_a_fixed_layer_moves_off_a_faceless_leads_head_where_the_window_can_move():
+    """Q2 for a lead nobody detects (a robot, a drawn character): a logo on its top band, where its head
+    is (``subject_top``), moves the window when the picture has room, as it would for a person's head;
+    with no fixed layer the seam's window stays where it was."""
+    import numpy as np
+
+    from autoposter.cropping import _band_cover, subject_top
+
+    sal = np.zeros((1900, 1080), np.float32)
+    sal[300:1100, 200:900] = 1.0                             # a tall subject the window holds whole
+    subject = Box(200, 300, 700, 800)
+    logo = ((0.03, 0.02, 0.6, 0.23),)                         # a tall logo top-left, poster fractions
+    free = plan_crop(1080, 1900, SCENARIOS["feed"], [], subject, profile=_profile_of(sal))
+    moved = plan_crop(1080, 1900, SCENARIOS["feed"], [], subject, avoid=logo, profile=_profile_of(sal))
+    band = subject_top(subject)
+    start = np.array([float(free.window.y)])
+    assert _band_cover(start, 1080, 1080, False, logo, band)[0] > CropSettings().layer_cover   # the seam's window: logo on it
+    assert _band_cover(np.array([float(moved.window.y)]), 1080, 1080, False, logo, band)[0] <= CropSettings().layer_cover
+    assert moved.window.y < free.window.y and moved.window.h == free.window.h
+    assert inside_share(subject, moved.window) == 1.0       # kept whole: moved only within the slack
+    cup = Box(200, 300, 700, 1500)                           # a subject the window cannot hold whole: no move
+    sal[:] = 0
+    sal[300:1800, 200:900] = 1.0
+    assert (plan_crop(1080, 1900, SCENARIOS["feed"], [], cup, avoid=logo, profile=_profile_of(sal)).window
+            == plan_crop(1080, 1900, SCENARIOS["feed"], [], cup, profile=_profile_of(sal)).window)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .cropping import clear_head, inside_share
+from .cropping import SUBJECT_TOP, clear_head, inside_share, subject_top  # noqa: F401  (SUBJECT_TOP: its home)
 from .geometry import Box
 
 
@@ -144,19 +144,11 @@ BODY_CLEAR = 0.07           # ...that is, more than this share of a body's box, 
 SUBJECT_CLEAR = 0.07        # with nobody in the frame, the same ladder keeps it off the main subject (more than this
 SUBJECT_MAX = 0.25          # share of the salient box) when a smaller title can, if the subject fills at most this
                             # share of the poster: a rocket, a bike; not a cat's face filling the picture
-SUBJECT_TOP = 0.5           # a larger subject's top band, this share of its shorter side, is kept clear as a head is:
-                            # where a drawn character's or an animal's head is (labelled set: a title over a head
-                            # 2.9 -> 2.5 %; judges split 19-17 on the posters it changed, ab-subject-top-2026-12-08)
 
 
 HEAD_ROOM = 0.15            # free layers keep this share of a head's size clear around it: hair, ears and a drawn
                             # character's head run past the detector's box (labelled set: a title over a head
                             # 3.3 -> 2.9 % of posters, over a body 4.2 -> 4.7 %)
-
-
-def subject_top(salient: Box) -> Box:
-    """The top band of a faceless subject where its head most likely is (``SUBJECT_TOP``)."""
-    return Box(salient.x, salient.y, salient.w, SUBJECT_TOP * min(salient.w, salient.h))
 
 
 def covers(box: Box, faces, bodies) -> tuple[float, float]:
