@@ -327,26 +327,38 @@ def test_a_back_view_is_kept_whole_but_does_not_lead_the_window():
 
 def test_a_fixed_layer_moves_off_a_faceless_leads_head_where_the_window_can_move():
     """Q2 for a lead nobody detects (a robot, a drawn character): a logo on its top band, where its head
-    is (``subject_top``), moves the window when the picture has room, as it would for a person's head;
-    with no fixed layer the seam's window stays where it was."""
+    is (``subject_top``), moves the window when a window holding it whole is clear, as it would for a
+    person's head; a window that holds only a part of the lead stays where the seam put it."""
     import numpy as np
 
     from autoposter.cropping import _band_cover, subject_top
 
-    sal = np.zeros((1900, 1080), np.float32)
-    sal[300:1100, 200:900] = 1.0                             # a tall subject the window holds whole
-    subject = Box(200, 300, 700, 800)
     logo = ((0.03, 0.02, 0.6, 0.23),)                         # a tall logo top-left, poster fractions
-    free = plan_crop(1080, 1900, SCENARIOS["feed"], [], subject, profile=_profile_of(sal))
-    moved = plan_crop(1080, 1900, SCENARIOS["feed"], [], subject, avoid=logo, profile=_profile_of(sal))
-    band = subject_top(subject)
-    start = np.array([float(free.window.y)])
-    assert _band_cover(start, 1080, 1080, False, logo, band)[0] > CropSettings().layer_cover   # the seam's window: logo on it
-    assert _band_cover(np.array([float(moved.window.y)]), 1080, 1080, False, logo, band)[0] <= CropSettings().layer_cover
+    subject = Box(200, 300, 700, 800)                         # a tall lead the 1080-px window holds whole
+
+    def plans(sal, lead=subject):
+        return (plan_crop(1080, 1900, SCENARIOS["feed"], [], lead, profile=_profile_of(sal)),
+                plan_crop(1080, 1900, SCENARIOS["feed"], [], lead, avoid=logo, profile=_profile_of(sal)))
+
+    def band_covered(plan, lead=subject):
+        return _band_cover(np.array([float(plan.window.y)]), 1080, 1080, False, logo, subject_top(lead))[0]
+
+    sal = np.zeros((1900, 1080), np.float32)
+    sal[300:1100, 200:900] = 0.3
+    sal[1100:1300, 200:900] = 1.5       # something below it: a window lower down, cutting the lead, holds more
+    free, moved = plans(sal)
+    assert inside_share(subject, free.window) == 1.0 and band_covered(free) > CropSettings().layer_cover
+    assert band_covered(moved) <= CropSettings().layer_cover
+    assert inside_share(subject, moved.window) == 1.0       # kept whole: not the clear window that cuts it
     assert moved.window.y < free.window.y and moved.window.h == free.window.h
-    assert inside_share(subject, moved.window) == 1.0       # kept whole: moved only within the slack
-    cup = Box(200, 300, 700, 1500)                           # a subject the window cannot hold whole: no move
+
+    sal[1100:1480, 200:900] = 1.5       # the seam's window now cuts the lead's top: no move
+    free, moved = plans(sal)
+    assert inside_share(subject, free.window) < 1.0 and band_covered(free) > CropSettings().layer_cover
+    assert moved.window == free.window
+
+    cup = Box(200, 300, 700, 1500)                           # a lead the window cannot hold whole: no move
     sal[:] = 0
     sal[300:1800, 200:900] = 1.0
-    assert (plan_crop(1080, 1900, SCENARIOS["feed"], [], cup, avoid=logo, profile=_profile_of(sal)).window
-            == plan_crop(1080, 1900, SCENARIOS["feed"], [], cup, profile=_profile_of(sal)).window)
+    free, moved = plans(sal, cup)
+    assert band_covered(free, cup) > CropSettings().layer_cover and moved.window == free.window

@@ -196,7 +196,13 @@ def seam_start(profile: dict, axis: str, length: int, size: int, weight: float, 
     """Where a window of ``size`` starts when nobody is in the frame: the best of ``seam_scores``,
     ties to the start nearest ``prefer`` (M5's window)."""
     starts, score = seam_scores(profile, axis, length, size, weight, centre)
-    return int(starts[int(np.lexsort((np.abs(starts - prefer), -score))[0])])
+    return int(starts[_seam_pick(starts, score, prefer)])
+
+
+def _seam_pick(starts: np.ndarray, score: np.ndarray, prefer: float, *first) -> int:
+    """Index of the best start: ``first`` keys (least significant first), then the best ``score``,
+    then the start nearest ``prefer``."""
+    return int(np.lexsort((np.abs(starts - prefer), -score) + first)[0])
 
 
 SUBJECT_TOP = 0.5           # a faceless subject's top band, this share of its shorter side, is kept clear as a head is:
@@ -263,9 +269,11 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
     whole when it fits (Q7). ``center`` (an editor's focus point, S14) replaces M5's centre and the
     window stays there: no search, but what it cuts and covers is still reported. With no head and
     the saliency map's ``profile`` (``saliency.profile``), the window goes where it holds the most of
-    the map and its edges cross the least of it (``seam_scores``): between objects, not through one;
-    and, where a move keeps the lead whole, off the fixed layers' reach of its top band, where its head is
-    (``subject_top``): not where only a part of it fits (a cup larger than the window is not moved off).
+    the map and its edges cross the least of it (``seam_scores``): between objects, not through one.
+    With no head, fixed layers (``avoid``) and a salient region, profile or not, a window that holds the
+    lead whole moves to the best start (by the same score) that still holds it whole and puts no fixed
+    layer on its top band, where its head is (``subject_top``), when one does; a window that holds only
+    a part of it stays (a cup larger than the window is not moved off the cup).
     ``leads`` (one flag a head) says which heads may lead M5 and M6 when any does: a back view found
     on the learned map is kept whole and clear of layers, but a face seen is the poster's centre."""
     s = s or CropSettings()
@@ -296,15 +304,15 @@ def plan_crop(width: int, height: int, scenario: Scenario, faces: list[Box], sal
                                             size, s.seam_weight, s.seam_centre)
             else:
                 starts, score = np.arange(span + 1), np.zeros(span + 1)
-            over = np.zeros(len(starts), dtype=bool)
+            pick = _seam_pick(starts, score, prefer)
             if avoid and salient is not None:     # Q2 for a faceless lead: no fixed layer on its head (top band),
                 a0, a1 = (salient.x, salient.x2) if horizontal else (salient.y, salient.y2)
                 whole = (starts <= a0 + 0.5) & (starts + size >= a1 - 0.5)     # by a move that keeps it whole
-                seam = int(np.lexsort((np.abs(starts - prefer), -score))[0])
-                if whole[seam]:
+                if whole[pick]:
                     over = ~whole | (_band_cover(starts, size, base.h if horizontal else base.w, horizontal, avoid,
                                                  subject_top(salient)) > s.layer_cover)
-            start = int(starts[int(np.lexsort((np.abs(starts - prefer), -score, over))[0])])
+                    pick = _seam_pick(starts, score, prefer, over)
+            start = int(starts[pick])
             base = Box(start, 0, base.w, base.h) if horizontal else Box(0, start, base.w, base.h)
         return CropPlan(base, group, center)
     size = base.w if horizontal else base.h

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .cropping import SUBJECT_TOP, clear_head, inside_share, subject_top  # noqa: F401  (SUBJECT_TOP: its home)
+from .cropping import SUBJECT_TOP, clear_head, inside_share, subject_top  # noqa: F401  (SUBJECT_TOP re-exported)
 from .geometry import Box
 
 
