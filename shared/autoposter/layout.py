@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .cropping import SUBJECT_TOP, clear_head, inside_share, subject_top  # noqa: F401  (SUBJECT_TOP re-exported)
+from .cropping import clear_head, inside_share, subject_top
 from .geometry import Box
 
 
@@ -165,7 +165,7 @@ def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list
     a group's chests reads worse than a full one over their legs), then the least of a body. With nobody
     in the frame, the ladder is climbed for a compact salient subject (``SUBJECT_CLEAR``, ``SUBJECT_MAX``);
     when no rung clears it, the title keeps the template's size. A larger subject's top band
-    (``SUBJECT_TOP``) is its head: kept clear as a person's is."""
+    (``cropping.SUBJECT_TOP``) is its head: kept clear as a person's is."""
     tried = []
     H, W = gray.shape[:2]
     faces = [clear_head(f, HEAD_ROOM, W, H) for f in faces]     # hair and ears past a detected head's box
