@@ -86,3 +86,58 @@ def test_long_titles_are_cut_with_an_ellipsis_not_shrunk_away():
     assert short == ["Pioneers"] and short_font.size > font.size
     cjk_font, cjk = fit_text("计算机先驱" * 20, str(FONTS["cjk"]), 400, 100, 2)
     assert cjk[-1].endswith("…") and all(cjk_font.getlength(line) <= 400 for line in cjk)
+
+
+def test_a_headshot_is_not_drawn_from_a_face_too_small_to_fill_it():
+    """A face that would be enlarged more than ``INSET_MAX_ZOOM`` to fill the circle (a walker far off) gives
+    no headshot rather than a smear; the same face at a readable size does."""
+    from autoposter.compose import INSET_MAX_ZOOM
+    tpl = load("cjk")
+    img = np.full((1920, 1080, 3), 200, np.uint8)
+    circle = 0.12 * 1920                                     # the story headshot's height, aspect 1
+    small = Box(500, 900, 40, 48)                            # 1.25 x 48 = 60 px for a 230-px circle: ~3.8x
+    big = Box(400, 600, 200, 240)
+    assert circle / (1.25 * small.h) > INSET_MAX_ZOOM > circle / (1.25 * big.h)
+    meta = {"title": "Pioneers", "tagline": "tonight"}
+    names = lambda face: [p.name for p in compose(img, tpl, "story", meta, [face], None, face)[1]]
+    assert "headshot" not in names(small)
+    assert "headshot" in names(big)
+
+
+def _logo(name="streaming"):
+    from PIL import Image
+    tpl = load(name)
+    with Image.open(tpl.asset_path("logo.png")) as im:
+        return np.asarray(im.convert("RGBA").resize((300, 57)))
+
+
+def test_a_white_wordmark_on_a_bright_sky_gets_a_translucent_dark_plate():
+    """A logo is a graphic: 3:1 (WCAG 1.4.11) for its white, grey or black strokes against what surrounds them.
+    White letters on a bright sky fall short and get a dark plate just opaque enough; on a dark picture,
+    none; the red icon alone is not judged (a brand colour reads by its hue); ``never`` and ``always``."""
+    from autoposter.compose import LOGO_ILLEGIBLE, logo_plate
+    logo = _logo()
+    sky = np.full(logo.shape[:2] + (3,), 235, np.uint8)
+    night = np.full(logo.shape[:2] + (3,), 25, np.uint8)
+    bright = logo_plate(logo, sky)
+    rgb, alpha = bright["plate"]
+    assert rgb == (17, 17, 17) and 0.15 <= alpha < 1.0 and bright["legible"] >= 1 - LOGO_ILLEGIBLE
+    assert logo_plate(logo, night)["plate"] is None
+    assert logo_plate(logo, sky, "never")["plate"] is None
+    assert logo_plate(logo, night, "always")["plate"][1] >= 0.3
+    red_only = logo.copy()
+    red_only[..., :3] = (229, 9, 20)                                      # a logo all in its brand colour
+    assert logo_plate(red_only, sky)["plate"] is None
+
+
+def test_the_streaming_logo_is_drawn_on_a_plate_over_white_and_bare_over_black():
+    tpl = load("streaming")
+    meta = {"title": "Pioneers", "search_text": "pioneers"}
+    for value, plated in ((245, True), (15, False)):
+        poster, placements = compose(np.full((1080, 1080, 3), value, np.uint8), tpl, "feed", meta, [], None)
+        logo = next(p for p in placements if p.name == "logo")
+        assert (logo.extra["plate"] is not None) == plated
+        x, y, w, h = logo.box.to_list(None)
+        pad = max(2, int(h * 0.15))
+        corner = poster[y - pad // 2, x + w // 2]                         # on the plate, above the letters
+        assert (corner.mean() < value - 20) == plated

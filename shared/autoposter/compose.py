@@ -3,7 +3,9 @@
 Text is kept legible by WCAG 2 contrast: the text colour (white or near-black,
 or the template's own) is checked against the darkest and lightest parts of what
 lies under it; when no colour reaches 4.5:1, a backing plate is blended in, just
-opaque enough to reach it. Fonts: DejaVu Sans Bold for Latin, WenQuanYi Micro Hei
+opaque enough to reach it. A logo (an asset layer) is a graphic: WCAG's 3:1 for non-text
+contrast, judged on its white, grey or black strokes (the wordmark) against what surrounds
+them, decides its plate. Fonts: DejaVu Sans Bold for Latin, WenQuanYi Micro Hei
 for CJK and Latin (both bundled; licences in assets/fonts/README.md).
 """
 from __future__ import annotations
@@ -24,6 +26,10 @@ from .layout import Placement, fixed_box, free_place, region_px
 from .templates import FONTS, Layer, Template
 
 WCAG_AA = 4.5
+LOGO_CONTRAST = 3.0     # WCAG 2.1 1.4.11: a graphic needs 3:1 against what lies behind it...
+LOGO_ILLEGIBLE = 0.2    # ...and a logo gets a plate when more than this share of its neutral strokes falls short
+                        # (white letters on a bright sky); its red icon reads by its hue, which WCAG's ratio ignores
+LOGO_NEUTRAL = 0.15     # a stroke is neutral (white, grey, black) when its channels differ by at most this share
 DARK = (17, 17, 17)
 LIGHT = (255, 255, 255)
 
@@ -203,8 +209,59 @@ def _asset(path: str, w: int, h: int) -> Image.Image:
         return im.convert("RGBA").resize((w, h), Image.LANCZOS)
 
 
-def _paste_asset(canvas: Image.Image, path: str, box: Box) -> None:
-    canvas.alpha_composite(_asset(path, int(box.w), int(box.h)), (int(box.x), int(box.y)))
+def logo_plate(logo: np.ndarray, under: np.ndarray, mode: str = "auto") -> dict:
+    """The plate a logo needs (``logo``: RGBA, ``under``: the RGB pixels it covers, same size) so that
+    at most ``LOGO_ILLEGIBLE`` of its neutral strokes (white, grey, black: the wordmark, which has only
+    its lightness to stand out by; a brand colour also reads by its hue) fall under ``LOGO_CONTRAST``
+    against their surroundings (the background blurred about each stroke). Returns ``{"legible": share
+    of those strokes at 3:1 as drawn, "plate": None | (rgb, alpha)}``; ``mode`` is the layer's ``plate``
+    style. A logo with no neutral strokes gets a plate only when ``mode`` is "always"."""
+    rgb = logo[..., :3].astype(np.int16)
+    neutral = (logo[..., 3] > 128) & (rgb.max(-1) - rgb.min(-1) <= LOGO_NEUTRAL * 255)
+    if mode == "never" or (not neutral.any() and mode != "always"):
+        return {"legible": None, "plate": None}
+    strokes = neutral if neutral.any() else logo[..., 3] > 128
+    sigma = max(1.0, logo.shape[0] / 6)
+    around = cv2.GaussianBlur(luminance(under).astype(np.float32), (0, 0), sigma)[strokes]
+    ink = luminance(logo[..., :3][strokes])
+
+    def legible(bg):
+        return float((contrast(ink, bg) >= LOGO_CONTRAST).mean())
+
+    share = legible(around)
+    if mode == "auto" and share >= 1 - LOGO_ILLEGIBLE:
+        return {"legible": round(share, 3), "plate": None}
+    plate = DARK if ink.mean() > 0.5 else LIGHT              # white letters on a dark plate, black on a light one
+    lp = float(luminance(plate))
+    for alpha in np.arange(0.3 if mode == "always" else 0.15, 1.0001, 0.05):
+        share = legible(alpha * lp + (1 - alpha) * around)
+        if share >= 1 - LOGO_ILLEGIBLE:
+            break
+    return {"legible": round(share, 3), "plate": (plate, float(round(alpha, 2)))}
+
+
+def _draw_plate(canvas: Image.Image, box: Box, pad: int, rgb: tuple, alpha: float) -> None:
+    """A rounded plate ``pad`` pixels about ``box``, blended at ``alpha``: drawn on a patch its size,
+    composited in place."""
+    x0, y0 = max(0, int(box.x - pad)), max(0, int(box.y - pad))
+    x1, y1 = min(canvas.width, int(box.x2 + pad) + 1), min(canvas.height, int(box.y2 + pad) + 1)
+    plate = Image.new("RGBA", (x1 - x0, y1 - y0), (0, 0, 0, 0))
+    ImageDraw.Draw(plate).rounded_rectangle(
+        [box.x - pad - x0, box.y - pad - y0, box.x2 + pad - x0, box.y2 + pad - y0], radius=pad,
+        fill=(*rgb, int(alpha * 255)))
+    canvas.alpha_composite(plate, (x0, y0))
+
+
+def _paste_asset(canvas: Image.Image, path: str, box: Box, plate: str = "auto") -> dict:
+    """Draw the asset into ``box``, on a plate when its strokes would not read (``logo_plate``)."""
+    im = _asset(path, int(box.w), int(box.h))
+    x, y = int(box.x), int(box.y)
+    under = np.asarray(canvas.crop((x, y, x + im.width, y + im.height)).convert("RGB"))
+    need = logo_plate(np.asarray(im), under, plate)
+    if need["plate"] is not None:
+        _draw_plate(canvas, box, max(2, int(box.h * 0.15)), *need["plate"])
+    canvas.alpha_composite(im, (x, y))
+    return {"legible": need["legible"], "plate": None if need["plate"] is None else need["plate"][1]}
 
 
 def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box: Box) -> dict:
@@ -250,15 +307,8 @@ def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box:
     tb = Box(tx, ty, tw, text_h).rounded().clip(canvas.width, canvas.height) or box
     under = np.asarray(canvas.crop((int(tb.x), int(tb.y), int(tb.x2), int(tb.y2))).convert("RGB"))
     ink = choose_ink(under if under.size else np.zeros((1, 1, 3)), st.get("color", "auto"), st.get("plate", "auto"))
-    if ink["plate"] is not None:          # drawn on a patch the plate's size, composited in place
-        rgb, alpha = ink["plate"]
-        x0, y0 = max(0, int(tb.x - pad)), max(0, int(tb.y - pad))
-        x1, y1 = min(canvas.width, int(tb.x2 + pad) + 1), min(canvas.height, int(tb.y2 + pad) + 1)
-        plate = Image.new("RGBA", (x1 - x0, y1 - y0), (0, 0, 0, 0))
-        ImageDraw.Draw(plate).rounded_rectangle(
-            [tb.x - pad - x0, tb.y - pad - y0, tb.x2 + pad - x0, tb.y2 + pad - y0], radius=pad,
-            fill=(*rgb, int(alpha * 255)))
-        canvas.alpha_composite(plate, (x0, y0))
+    if ink["plate"] is not None:
+        _draw_plate(canvas, tb, pad, *ink["plate"])
     draw = ImageDraw.Draw(canvas)
     for i, line in enumerate(lines):
         lx = tx if align == "left" else (tx + tw - widths[i] if align == "right" else box.x + (box.w - widths[i]) / 2)
@@ -267,7 +317,13 @@ def _draw_text(canvas: Image.Image, text: str, layer: Layer, tpl: Template, box:
             "font_size": font.size, "lines": len(lines), "font": Path(font_path).name, **notes}
 
 
+INSET_MAX_ZOOM = 2.0    # a region layer (headshot, cut-out) is not drawn when its patch of the poster must be enlarged
+                        # more than this: a walker's 40-px face in a 240-px circle is a smear, not a headshot
+
+
 def _paste_region(canvas: Image.Image, source: np.ndarray, src_box: Box | None, box: Box, circle: bool) -> bool:
+    """Draw ``src_box`` of the poster (``source``) into ``box``: False (nothing drawn) when there is no
+    such region or it would be enlarged more than ``INSET_MAX_ZOOM``."""
     if src_box is None:
         return False
     b = src_box.clip(source.shape[1], source.shape[0])
@@ -280,6 +336,8 @@ def _paste_region(canvas: Image.Image, source: np.ndarray, src_box: Box | None, 
     w, h = w * 1.25, h * 1.25
     x1, y1 = int(max(0, cx - w / 2)), int(max(0, cy - h / 2))
     x2, y2 = int(min(source.shape[1], cx + w / 2)), int(min(source.shape[0], cy + h / 2))
+    if max(box.w / max(x2 - x1, 1), box.h / max(y2 - y1, 1)) > INSET_MAX_ZOOM:
+        return False
     patch = cv2.cvtColor(source[y1:y2, x1:x2], cv2.COLOR_BGR2RGB)
     im = Image.fromarray(patch).resize((int(box.w), int(box.h)), Image.LANCZOS).convert("RGBA")
     mask = Image.new("L", im.size, 0)
@@ -330,7 +388,7 @@ def compose(image_bgr: np.ndarray, tpl: Template, scenario: str, meta: dict,
         if bodies:
             pl.extra["bodies_covered"] = [round(inside_share(b, pl.box), 3) for b in bodies]
         if layer.source == "asset":
-            _paste_asset(canvas, str(tpl.asset_path(layer.value)), pl.box)
+            pl.extra.update(_paste_asset(canvas, str(tpl.asset_path(layer.value)), pl.box, layer.style.get("plate", "auto")))
         elif text is not None:
             pl.extra.update(_draw_text(canvas, text, layer, tpl, pl.box))
             if pl.extra.pop("skipped", False):
