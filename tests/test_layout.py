@@ -156,3 +156,21 @@ def test_a_title_keeps_clear_of_the_hair_past_a_detected_head():
     assert HEAD_ROOM >= 0.1 and gap >= 0.1 * head.h, (pl.box, gap)     # not 20 px above it
     tight = free_place(gray, Box(0, 0, 600, 560), (600, 250), [head], None, "title")   # no room: no clearance
     assert tight.box.intersection(head) is None                            # ...but still off the head itself
+
+
+def test_a_close_up_whose_room_leaves_no_spot_gets_a_title_off_the_head_itself():
+    """A close-up (Megamind's lead filling a 1:1 fit): with ``HEAD_ROOM`` about her head no title size is
+    clear anywhere in the region, and the least-covering choice sat on her hair (6 % of the head). The
+    ladder is then climbed against the head itself: the smallest title fits under her chin, touching the
+    head's room but not the head."""
+    import numpy as np
+
+    from autoposter.layout import covers, free_place
+
+    gray = np.full((1080, 1080), 90, np.uint8)
+    region = Box(54, 194, 972, 670)
+    head = Box(267, 23, 556, 734)
+    body = Box(96, 9, 882, 981)
+    pl = free_place(gray, region, (972, 151), [head], None, bodies=[body])
+    assert covers(pl.box, [head], [])[0] == 0.0 and pl.box.y >= head.y2
+    assert pl.box.h < 151                                   # it had to shrink to fit under the chin

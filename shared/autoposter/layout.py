@@ -160,34 +160,52 @@ def covers(box: Box, faces, bodies) -> tuple[float, float]:
 def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list[Box], salient: Box | None,
                name: str = "free", bodies=()) -> Placement:
     """``free_box`` at the template's size, or narrower, then smaller (``SHRINK``), when only such a
-    box keeps off every head (with ``HEAD_ROOM`` around it) and body: the largest clear one wins. When none is clear, the one that
-    covers the least of the heads, then one of the template's height (a small title slipped between
+    box keeps off every head (with ``HEAD_ROOM`` around it) and body: the largest clear one wins. When none is
+    clear, the one that covers the least of the heads with their room, then one of the template's height (a small title slipped between
     a group's chests reads worse than a full one over their legs), then the least of a body. With nobody
     in the frame, the ladder is climbed for a compact salient subject (``SUBJECT_CLEAR``, ``SUBJECT_MAX``);
     when no rung clears it, the title keeps the template's size. A larger subject's top band
-    (``cropping.SUBJECT_TOP``) is its head: kept clear as a person's is."""
+    (``cropping.SUBJECT_TOP``) is its head: kept clear as a person's is. Should that choice lie on a head
+    itself (a close-up leaves no room clear), the ladder is climbed again against the heads without their
+    room: a title may touch a head's room, not the head."""
     tried = []
     H, W = gray.shape[:2]
+    bare = list(faces)
     faces = [clear_head(f, HEAD_ROOM, W, H) for f in faces]     # hair and ears past a detected head's box
     people = bool(faces or bodies)
     subject = salient if (not people and salient is not None
                           and salient.area <= SUBJECT_MAX * gray.shape[0] * gray.shape[1]) else None
     if not people and salient is not None and subject is None:
-        faces = [subject_top(salient)]                          # a large faceless subject: its head
-    for kw, kh in SHRINK if (faces or bodies or subject is not None) else ((1.0, 1.0),):
-        pl = free_box(gray, region, (max(1, round(size[0] * kw)), max(1, round(size[1] * kh))), faces, salient,
-                      name, bodies=bodies)
-        if kw < 1.0:
-            pl.extra["narrowed"] = kw
-        if kh < 1.0:
-            pl.extra["shrunk"] = kh
-        head, body = covers(pl.box, faces, bodies)
-        if subject is not None:
-            if inside_share(subject, pl.box) <= SUBJECT_CLEAR:
+        faces = bare = [subject_top(salient)]                   # a large faceless subject: its head
+
+    def ladder(keep):
+        """Climb SHRINK against ``keep``: the first clear box, or None with every box tried in ``tried``."""
+        for kw, kh in SHRINK if (faces or bodies or subject is not None) else ((1.0, 1.0),):
+            pl = free_box(gray, region, (max(1, round(size[0] * kw)), max(1, round(size[1] * kh))), keep, salient,
+                          name, bodies=bodies)
+            if kw < 1.0:
+                pl.extra["narrowed"] = kw
+            if kh < 1.0:
+                pl.extra["shrunk"] = kh
+            head, body = covers(pl.box, keep, bodies)
+            if subject is not None:
+                if inside_share(subject, pl.box) <= SUBJECT_CLEAR:
+                    return pl
+            elif head == 0.0 and body <= BODY_CLEAR:
                 return pl
-        elif head == 0.0 and body <= BODY_CLEAR:
-            return pl
-        tried.append((round(head, 3), kh < 1.0, round(body, 3), -kw * kh, pl))
+            tried.append((round(covers(pl.box, bare, ())[0], 3), round(covers(pl.box, faces, ())[0], 3), kh < 1.0,
+                          round(body, 3), -kw * kh, pl))
+        return None
+
+    found = ladder(faces)
+    if found is not None:
+        return found
     if subject is not None:
         return tried[0][-1]
-    return min(tried, key=lambda t: t[:4])[-1]
+    best = min(tried, key=lambda t: t[1:5])                     # the least of the heads with their room...
+    if best[0] > 0.0 and bare != faces:                         # ...but on a head itself (a close-up leaves no room
+        found = ladder(bare)                                    # clear): a box that only touches a head's room
+        if found is not None:
+            return found
+        best = min(tried, key=lambda t: t[:5])
+    return best[-1]
