@@ -115,7 +115,7 @@ def test_a_white_wordmark_on_a_bright_sky_gets_a_translucent_dark_plate():
     """A logo is a graphic: 3:1 (WCAG 1.4.11) for its white, grey or black strokes against what surrounds them.
     White letters on a bright sky fall short and get a dark plate just opaque enough; on a dark picture,
     none; the red icon alone is not judged (a brand colour reads by its hue); ``never`` and ``always``."""
-    from autoposter.compose import LOGO_ILLEGIBLE, logo_plate
+    from autoposter.compose import LOGO_CONTRAST, LOGO_ILLEGIBLE, contrast, logo_plate, luminance
     logo = _logo()
     sky = np.full(logo.shape[:2] + (3,), 235, np.uint8)
     night = np.full(logo.shape[:2] + (3,), 25, np.uint8)
@@ -125,9 +125,19 @@ def test_a_white_wordmark_on_a_bright_sky_gets_a_translucent_dark_plate():
     assert logo_plate(logo, night)["plate"] is None
     assert logo_plate(logo, sky, "never")["plate"] is None
     assert logo_plate(logo, night, "always")["plate"][1] >= 0.3
-    red_only = logo.copy()
-    red_only[..., :3] = (229, 9, 20)                                      # a logo all in its brand colour
-    assert logo_plate(red_only, sky)["plate"] is None
+    yellow = logo.copy()
+    yellow[..., :3] = (255, 210, 0)            # a logo all in a light brand colour: under 3:1 on the sky by
+    assert logo_plate(yellow, sky)["plate"] is None                       # lightness, yet it reads by its hue
+    black = logo.copy()
+    black[..., :3] = 0                                                    # a black wordmark on a dark picture:
+    dark = logo_plate(black, night)                                       # a light plate, 3:1 as drawn
+    assert dark["plate"][0] == (255, 255, 255) and dark["legible"] >= 1 - LOGO_ILLEGIBLE
+    alpha = dark["plate"][1]
+    drawn = alpha * 255 + (1 - alpha) * 25                               # the plate as Pillow blends it
+    assert contrast(luminance((0, 0, 0)), luminance((drawn,) * 3)) >= LOGO_CONTRAST
+    empty = logo.copy()
+    empty[..., 3] = 0
+    assert logo_plate(empty, night, "always") == {"legible": None, "plate": None}
 
 
 def test_the_streaming_logo_is_drawn_on_a_plate_over_white_and_bare_over_black():
@@ -141,3 +151,16 @@ def test_the_streaming_logo_is_drawn_on_a_plate_over_white_and_bare_over_black()
         pad = max(2, int(h * 0.15))
         corner = poster[y - pad // 2, x + w // 2]                         # on the plate, above the letters
         assert (corner.mean() < value - 20) == plated
+
+
+def test_a_light_plate_under_dark_text_reaches_aa_as_drawn():
+    """Plates are blended in sRGB values, which comes out darker than a mix in linear light: dark text on a
+    light plate is checked against the plate as drawn (with the old linear estimate it stopped at 3.96:1)."""
+    stripes = np.zeros((40, 40, 3), np.uint8)
+    stripes[:, ::2] = 200
+    stripes[:, 1::2] = 90
+    ink = choose_ink(stripes)
+    rgb, alpha = ink["plate"]
+    assert ink["color"] == (17, 17, 17) and rgb == (255, 255, 255)
+    drawn = [alpha * np.array(rgb) + (1 - alpha) * v for v in (200, 90)]
+    assert min(contrast(luminance(ink["color"]), luminance(d)) for d in drawn) >= WCAG_AA

@@ -80,10 +80,14 @@ def choose_ink(background: np.ndarray, wanted: str = "auto", plate: str = "auto"
         return {"color": best, "plate": None, "contrast": round(c, 2)}
     plate_rgb = DARK if luminance(best) > 0.5 else LIGHT
     lp = float(luminance(plate_rgb))
-    for alpha in np.arange(0.3 if plate == "always" else 0.15, 1.0001, 0.05):
-        # blending in linear light is close enough for a bound (sRGB mix is what we draw)
+    order = np.argsort(lum)
+    ends = px[order[[int(0.05 * (len(lum) - 1)), int(0.95 * (len(lum) - 1))]]].astype(np.float64)   # the two pixels
+    for alpha in np.arange(0.3 if plate == "always" else 0.15, 1.0001, 0.05):                    # at the percentiles
+        # the plate as drawn (an sRGB mix: darker than a mix in linear light) and the mix in linear light, and the
+        # worse of the two: dark text on a light plate needs the first, white text keeps the plates it always had
+        drawn = luminance(alpha * np.asarray(plate_rgb, np.float64) + (1 - alpha) * ends)
         lo2, hi2 = alpha * lp + (1 - alpha) * lo, alpha * lp + (1 - alpha) * hi
-        c2 = worst(best, lo2, hi2)
+        c2 = min(worst(best, lo2, hi2), worst(best, float(drawn.min()), float(drawn.max())))
         if c2 >= WCAG_AA:
             return {"color": best, "plate": (plate_rgb, float(round(alpha, 2))), "contrast": round(c2, 2)}
     return {"color": best, "plate": (plate_rgb, 1.0), "contrast": round(worst(best, lp, lp), 2)}
@@ -213,31 +217,40 @@ def logo_plate(logo: np.ndarray, under: np.ndarray, mode: str = "auto") -> dict:
     """The plate a logo needs (``logo``: RGBA, ``under``: the RGB pixels it covers, same size) so that
     at most ``LOGO_ILLEGIBLE`` of its neutral strokes (white, grey, black: the wordmark, which has only
     its lightness to stand out by; a brand colour also reads by its hue) fall under ``LOGO_CONTRAST``
-    against their surroundings (the background blurred about each stroke). Returns ``{"legible": share
-    of those strokes at 3:1 as drawn, "plate": None | (rgb, alpha)}``; ``mode`` is the layer's ``plate``
-    style. A logo with no neutral strokes gets a plate only when ``mode`` is "always"."""
+    against their surroundings (the background blurred about each stroke, with the plate blended in as
+    it is drawn: in sRGB values). Of a dark and a light plate, the one that gets there at the lower
+    opacity; when neither does, the opacity and plate that bring the most strokes to 3:1. Returns
+    ``{"legible": share of those strokes at 3:1 as drawn, "plate": None | (rgb, alpha)}``; ``mode`` is
+    the layer's ``plate`` style. A logo with no neutral strokes gets a plate only when ``mode`` is
+    "always", and a logo with no stroke at all never does."""
     rgb = logo[..., :3].astype(np.int16)
-    neutral = (logo[..., 3] > 128) & (rgb.max(-1) - rgb.min(-1) <= LOGO_NEUTRAL * 255)
-    if mode == "never" or (not neutral.any() and mode != "always"):
+    opaque = logo[..., 3] > 128
+    neutral = opaque & (rgb.max(-1) - rgb.min(-1) <= LOGO_NEUTRAL * 255)
+    if mode == "never" or not opaque.any() or (not neutral.any() and mode != "always"):
         return {"legible": None, "plate": None}
-    strokes = neutral if neutral.any() else logo[..., 3] > 128
+    strokes = neutral if neutral.any() else opaque
     sigma = max(1.0, logo.shape[0] / 6)
-    around = cv2.GaussianBlur(luminance(under).astype(np.float32), (0, 0), sigma)[strokes]
     ink = luminance(logo[..., :3][strokes])
+    back = under.astype(np.float32)
 
-    def legible(bg):
-        return float((contrast(ink, bg) >= LOGO_CONTRAST).mean())
+    def legible(plate=None, alpha=0.0):
+        bg = back if plate is None else alpha * np.float32(plate) + (1 - alpha) * back
+        around = cv2.GaussianBlur(luminance(bg).astype(np.float32), (0, 0), sigma)[strokes]
+        return float((contrast(ink, around) >= LOGO_CONTRAST).mean())
 
-    share = legible(around)
+    share = legible()
     if mode == "auto" and share >= 1 - LOGO_ILLEGIBLE:
         return {"legible": round(share, 3), "plate": None}
-    plate = DARK if ink.mean() > 0.5 else LIGHT              # white letters on a dark plate, black on a light one
-    lp = float(luminance(plate))
-    for alpha in np.arange(0.3 if mode == "always" else 0.15, 1.0001, 0.05):
-        share = legible(alpha * lp + (1 - alpha) * around)
-        if share >= 1 - LOGO_ILLEGIBLE:
-            break
-    return {"legible": round(share, 3), "plate": (plate, float(round(alpha, 2)))}
+    best = None                                   # (reached, -alpha, share) for each plate at its first passing alpha
+    for plate in (DARK, LIGHT):
+        for alpha in np.arange(0.3 if mode == "always" else 0.15, 1.0001, 0.05):
+            got = legible(plate, float(alpha))
+            cand = (got >= 1 - LOGO_ILLEGIBLE, -float(round(alpha, 2)) if got >= 1 - LOGO_ILLEGIBLE else got, got,
+                    plate, float(round(alpha, 2)))
+            best = cand if best is None or cand[:3] > best[:3] else best
+            if got >= 1 - LOGO_ILLEGIBLE:
+                break
+    return {"legible": round(best[2], 3), "plate": (best[3], best[4])}
 
 
 def _draw_plate(canvas: Image.Image, box: Box, pad: int, rgb: tuple, alpha: float) -> None:

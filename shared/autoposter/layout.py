@@ -167,7 +167,8 @@ def free_place(gray: np.ndarray, region: Box, size: tuple[int, int], faces: list
     when no rung clears it, the title keeps the template's size. A larger subject's top band
     (``cropping.SUBJECT_TOP``) is its head: kept clear as a person's is. Should that choice lie on a head
     itself (a close-up leaves no room clear), the ladder is climbed again against the heads without their
-    room: a title may touch a head's room, not the head."""
+    room: a title may touch a head's room, not the head; when that finds no clear box either, the least of
+    the heads themselves decides, then of their room."""
     tried = []
     H, W = gray.shape[:2]
     bare = list(faces)
