@@ -80,9 +80,9 @@ def choose_ink(background: np.ndarray, wanted: str = "auto", plate: str = "auto"
         return {"color": best, "plate": None, "contrast": round(c, 2)}
     plate_rgb = DARK if luminance(best) > 0.5 else LIGHT
     lp = float(luminance(plate_rgb))
-    order = np.argsort(lum)
-    ends = px[order[[int(0.05 * (len(lum) - 1)), int(0.95 * (len(lum) - 1))]]].astype(np.float64)   # the two pixels
-    for alpha in np.arange(0.3 if plate == "always" else 0.15, 1.0001, 0.05):                    # at the percentiles
+    k = [int(0.05 * (len(lum) - 1)), int(0.95 * (len(lum) - 1))]
+    ends = px[np.argpartition(lum, k)[k]].astype(np.float64)         # the two pixels at the percentiles
+    for alpha in np.arange(0.3 if plate == "always" else 0.15, 1.0001, 0.05):
         # the plate as drawn (an sRGB mix: darker than a mix in linear light) and the mix in linear light, and the
         # worse of the two: dark text on a light plate needs the first, white text keeps the plates it always had
         drawn = luminance(alpha * np.asarray(plate_rgb, np.float64) + (1 - alpha) * ends)
