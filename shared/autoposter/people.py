@@ -478,6 +478,12 @@ def _box_iou(a: Box, b: Box) -> float:
     return inter.area / max(a.area + b.area - inter.area, 1e-9)
 
 
+def _same_head(a: Box, b: Box, iou: float) -> bool:
+    """Two head boxes of one person: overlapping more than ``iou``, or one mostly inside the other (a tile's
+    close view of a head the whole frame saw, a back view found where someone is already known)."""
+    return _box_iou(a, b) > iou or inside_share(a, b) >= 0.5 or inside_share(b, a) >= 0.5
+
+
 class PersonDetector:
     """Detect people (body and head boxes, landmarks) in BGR frames of any size."""
 
@@ -604,8 +610,7 @@ class PersonDetector:
             found += self._on_tiles(image_bgr, s.fine_tiles, s.fine_min_score)
         new: list[Person] = []
         for p in sorted(found, key=lambda p: -p.score):        # one person seen by two tiles is one
-            if all(_box_iou(p.head, q.head) <= s.duplicate_iou and inside_share(p.head, q.head) < 0.5
-                   and inside_share(q.head, p.head) < 0.5 for q in [*known, *new]):
+            if not any(_same_head(p.head, q.head, s.duplicate_iou) for q in [*known, *new]):
                 new.append(p)
         return new[: s.max_people]
 
@@ -649,8 +654,7 @@ class PersonDetector:
         head = clear_head(head, s.subject_head_room, w, h)   # a head seen from behind: its face points are guessed
         if head.w < 2 or head.h < 2:
             return None
-        if any(_box_iou(head, q.head) > s.duplicate_iou or inside_share(head, q.head) >= 0.5
-               or inside_share(q.head, head) >= 0.5 for q in known):
+        if any(_same_head(head, q.head, s.duplicate_iou) for q in known):
             return None
         return Person(body, head, presence, tuple((float(x), float(y), float(v)) for x, y, v in pts[:, :3]), False)
 
